@@ -1,0 +1,65 @@
+"""Integration tests: one K2 simulator for the whole run, real ansible-playbook runs against it.
+
+Fixtures:
+- ``k2sim`` (session): the running simulator (k2sim.process.SimulatorProcess): ``.arrays`` (name ->
+  {"host", "url", "system_id", ...}), ``.ca_path``, ``.users``, and ``journal(array, clear=False)``,
+  ``clear_journal(array=None)``, ``fault(array, kind, method, path_pattern, count=1, **opts)``,
+  ``down(array, mode="refuse")``, ``up(array)``, ``reset()``, ``dump(array)``, ``set_delay(seconds)``.
+  Started with a 0.2 s transition delay; always stopped at the end of the run.
+- ``k2sim_reset`` (autouse): resets the simulator (seed, journals, faults, arrays up, delay) before
+  every test that uses ``k2sim`` (directly or through ``run_playbook``).
+- ``run_playbook(playbook, array="k2-a", check=False, diff=False, extra_vars=None, user="admin")``
+  -> harness.PlaybookResult (``.rc``, ``.stdout``, ``.tasks``, ``.task(name)``, ``.status(name)``).
+Every test in this folder is marked ``integration``.
+"""
+
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+if HERE not in sys.path:
+    sys.path.insert(0, HERE)
+
+from harness import run_playbook as _run_playbook  # noqa: E402
+from harness import start_simulator  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if str(item.fspath).startswith(HERE + os.sep):
+            item.add_marker(pytest.mark.integration)
+
+
+@pytest.fixture(scope="session")
+def k2sim():
+    sim = start_simulator()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+
+
+@pytest.fixture(autouse=True)
+def k2sim_reset(request):
+    if "k2sim" in request.fixturenames:
+        request.getfixturevalue("k2sim").reset()
+
+
+@pytest.fixture
+def run_playbook(k2sim, tmp_path):
+    def run(playbook, array="k2-a", check=False, diff=False, extra_vars=None, user="admin", **kwargs):
+        return _run_playbook(
+            k2sim,
+            playbook,
+            array=array,
+            check=check,
+            diff=diff,
+            extra_vars=extra_vars,
+            user=user,
+            workdir=str(tmp_path / "playbook"),
+            **kwargs
+        )
+
+    return run

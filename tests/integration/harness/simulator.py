@@ -1,0 +1,24 @@
+"""Start the K2 simulator (tests/simulator/k2sim) as a subprocess for tests and benchmarks."""
+
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+SIMULATOR_DIR = os.path.join(REPO_ROOT, "tests", "simulator")
+if SIMULATOR_DIR not in sys.path:
+    sys.path.insert(0, SIMULATOR_DIR)
+
+from k2sim.process import SimulatorProcess, start  # noqa: E402  (needs the path above)
+
+DEFAULT_DELAY = 0.2
+
+
+def start_simulator(transition_delay=DEFAULT_DELAY, **options):
+    """One simulator process (two arrays k2-a and k2-b by default). The returned
+    :class:`k2sim.process.SimulatorProcess` has ``.arrays`` (name -> {"host", "url", "system_id", ...}),
+    ``.ca_path``, ``.users`` (name -> {"password", "role"}) and the control methods ``journal``,
+    ``clear_journal``, ``fault``, ``down``, ``up``, ``reset``, ``dump``, ``set_delay``; ``stop()`` ends it."""
+    return start(transition_delay=transition_delay, **options)
+
+
+__all__ = ["SimulatorProcess", "start_simulator", "REPO_ROOT", "SIMULATOR_DIR"]

@@ -1,0 +1,80 @@
+"""The control API: info, settings, reset, dump, manual clock, and its errors."""
+
+import pytest
+
+from k2sim.control_client import ControlError
+from k2sim_testlib import DELAY, SESSIONS, create_pair
+
+
+def test_info_matches_the_start_line(sim):
+    info = sim.info()
+    assert info["arrays"] == sim.arrays and info["ca_path"] == sim.ca_path and info["users"] == sim.users
+    assert info["pid"] == sim.pid
+
+
+def test_settings_change_at_run_time_and_reset_restores_them(sim):
+    assert sim.config() == {"transition_delay": DELAY, "latency_ms": 0.0, "manual_clock": False}
+    assert sim.set_delay(1.5)["transition_delay"] == 1.5
+    assert sim.set_latency(5)["latency_ms"] == 5.0
+    assert sim.manual_clock()["manual_clock"] is True
+    sim.reset()
+    assert sim.config() == {"transition_delay": DELAY, "latency_ms": 0.0, "manual_clock": False}
+
+
+def test_latency_is_added_to_api_requests(sim, a):
+    sim.set_latency(30)
+    a.ok("GET", "/system/state")
+    assert sim.journal("k2-a")[-1]["duration_ms"] >= 30
+
+
+def test_reset_restores_the_seed(sim, a, b):
+    create_pair(a, b)
+    a.ok("DELETE", "/volumes/6")
+    sim.fault("k2-a", "503")
+    sim.reset()
+    assert a.ok("GET", SESSIONS)["total"] == 0 and b.ok("GET", SESSIONS)["total"] == 0
+    assert a.ok("GET", "/volumes/6")["name"] == "web_content_01"
+    assert b.ok("GET", "/volume_groups", params={"name": "vg_oracle_prod"})["total"] == 0
+    assert sim.faults("k2-a") == [] and len(sim.journal("k2-a")) == 2  # cleared by the reset
+
+
+def test_dump_holds_every_object_and_the_bookkeeping(sim, a, b):
+    src = create_pair(a, b)[0]
+    sim.manual_clock(True)
+    a.ok("PATCH", "%s/%d" % (SESSIONS, src["id"]), {"state": "in_sync"})
+    dump = sim.dump("k2-a")
+    assert (dump["name"], dump["system_id"], dump["down"], dump["url"]) == (
+        "k2-a",
+        "d501",
+        None,
+        sim.arrays["k2-a"]["url"],
+    )
+    assert [s["name"] for s in dump["objects"]["replication/sessions"]] == ["s1"]
+    assert len(dump["objects"]["volumes"]) == 6 and len(dump["objects"]["retention_policies"]) == 2
+    assert dump["sessions_internal"] == {str(src["id"]): {"pending_state": "in_sync", "link_missed": False}}
+    assert dump["scheduled_events"] == 1
+    assert set(sim.dump()) == {"k2-a", "k2-b"}
+    sim.down("k2-b", "reset")
+    assert sim.dump("k2-b")["down"] == "reset"
+    assert sim.journal("k2-a")[-1]["method"] == "PATCH"  # dumping is not an API request
+
+
+@pytest.mark.parametrize(
+    "call, status",
+    [
+        (lambda s: s.call("GET", "/arrays/k2-z/journal"), "404"),
+        (lambda s: s.call("GET", "/nowhere"), "404"),
+        (lambda s: s.call("GET", "/arrays/k2-a/nothing"), "404"),
+        (lambda s: s.call("DELETE", "/reset"), "405"),
+        (lambda s: s.call("GET", "/arrays/k2-a/down"), "405"),
+        (lambda s: s.down("k2-a", "explode"), "400"),
+        (lambda s: s.configure(transition_delay=-1), "400"),
+        (lambda s: s.configure(manual_clock="yes"), "400"),
+        (lambda s: s.configure(colour="red"), "400"),
+        (lambda s: s.advance(0), "400"),
+        (lambda s: s.call("POST", "/arrays/k2-a/faults", ["not", "an", "object"]), "400"),
+    ],
+)
+def test_control_errors(sim, call, status):
+    with pytest.raises(ControlError, match=status):
+        call(sim)
