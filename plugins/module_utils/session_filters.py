@@ -1,0 +1,298 @@
+# -*- coding: utf-8 -*-
+# Copyright: kaminario.k2 contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Pure helpers for k2_replication_session_info: validate the user's query, build the API query
+parameters, and plan/apply the batched name resolution. No I/O here: the module injects it."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
+
+SESSIONS_PATH = "/replication/sessions"
+
+# The vendor's field list for replication/sessions (shared/k2-api/replication-sessions.md).
+INT, BOOL, STR, REF = "int", "bool", "string", "reference"
+SESSION_FIELDS = {
+    "common_snapshots_count": INT,
+    "current_role": STR,
+    "current_snapshot": STR,
+    "current_snapshot_progress": INT,
+    "estimated_remaining_time": INT,
+    "external_retention_policy": REF,
+    "id": INT,
+    "latest_replicated_snapshot": REF,
+    "local_volume_group": REF,
+    "name": STR,
+    "next_snapshot": STR,
+    "primary": BOOL,
+    "remote_replication_session_id": INT,
+    "remote_replication_session_name": STR,
+    "replication_peer_k2array": REF,
+    "replication_peer_volume_group": REF,
+    "replication_rpo_history": REF,
+    "restored_snapshot": STR,
+    "retention_policy": REF,
+    "rpo": INT,
+    "state": STR,
+    "stopped": BOOL,
+    "suspend_reason": STR,
+    "suspend_reason_code": STR,
+    "target_exposure": STR,
+}
+
+# Where each reference field points (API paths, relative to /api/v2).
+REFERENCE_PATHS = {
+    "external_retention_policy": "/retention_policies",
+    "latest_replicated_snapshot": "/snapshots",
+    "local_volume_group": "/volume_groups",
+    "replication_peer_k2array": "/replication/peer_k2arrays",
+    "replication_peer_volume_group": "/replication/peer_volume_groups",
+    "replication_rpo_history": "/replication/rpo_history",
+    "retention_policy": "/retention_policies",
+}
+# rpo_history records have no name, so there is nothing to resolve for them.
+NAMELESS_REFERENCES = frozenset(["replication_rpo_history"])
+
+MODIFIERS = ("contains", "contains_some", "gt", "lt", "gte", "lte", "neq", "in", "m_eq", "prefix", "regexp")
+NUMERIC_MODIFIERS = frozenset(["gt", "lt", "gte", "lte"])
+LIST_MODIFIERS = frozenset(["in", "m_eq"])
+EXACT = ""  # no modifier: `field=value`
+
+# Which modifiers make sense for each field type. Numeric comparisons only on numbers (the server
+# answers 400 otherwise); text matching only on strings; a reference matches by ref only.
+MODIFIERS_BY_TYPE = {
+    STR: (EXACT, "contains", "contains_some", "neq", "in", "m_eq", "prefix", "regexp"),
+    INT: (EXACT, "gt", "lt", "gte", "lte", "neq", "in", "m_eq"),
+    BOOL: (EXACT, "neq"),
+    REF: (EXACT, "neq", "in", "m_eq"),
+}
+
+_INTEGER = re.compile(r"^-?[0-9]+$")
+
+# The API takes at most this many objects per page and this many ids per id__in query.
+MAX_PAGE = 100
+
+
+class FilterError(K2Error):
+    """The query options are invalid; raised before any request is sent."""
+
+
+@dataclass(frozen=True)
+class Condition:
+    """One validated filter: `field`, `modifier` ("" for exact) and a normalised value (a list for in)."""
+
+    field: str
+    modifier: str
+    value: object
+
+    @property
+    def key(self):
+        return self.field + ("__" + self.modifier if self.modifier else "")
+
+
+@dataclass
+class Query:
+    """A validated query; `params(resolve_ref)` turns it into API query parameters."""
+
+    conditions: list = field(default_factory=list)
+    sort: str | None = None
+    fields: list | None = None
+
+    def params(self, resolve_ref):
+        """Build the query parameters. `resolve_ref(path, value, option)` returns the ref string
+        ("/volume_groups/3") for a name, id or ref; it is only called for reference filters."""
+        params = {}
+        for cond in self.conditions:
+            if SESSION_FIELDS[cond.field] == REF:
+                key = cond.field + ".ref" + ("__" + cond.modifier if cond.modifier else "")
+                option = "filters." + cond.key
+                path = REFERENCE_PATHS[cond.field]
+                if cond.modifier in LIST_MODIFIERS:
+                    params[key] = ",".join(resolve_ref(path, v, option) for v in cond.value)
+                else:
+                    params[key] = resolve_ref(path, cond.value, option)
+            else:
+                params[cond.key] = _render(cond.value)
+        if self.sort:
+            descending = self.sort.startswith("-")
+            params["__sort"] = self.sort.lstrip("-")
+            params["__sort_order"] = "desc" if descending else "asc"
+        if self.fields:
+            params["__fields"] = ",".join(self.fields)
+        return params
+
+
+def _render(value):
+    """A normalised filter value as the API spells it in a query string."""
+    if isinstance(value, list):
+        return ",".join(_render(v) for v in value)
+    if isinstance(value, bool):
+        return "True" if value else "False"
+    return str(value)
+
+
+def _choices(items):
+    return ", ".join(sorted(items))
+
+
+def _type_name(value):
+    return type(value).__name__
+
+
+def _scalar(key, ftype, value):
+    """Check and normalise one scalar value for a field of type `ftype`."""
+    if value is None or isinstance(value, (list, tuple, dict)):
+        raise FilterError("filters.%s: expected a single %s value, got %s" % (key, _expected(ftype), _type_name(value)))
+    if ftype == INT:
+        if isinstance(value, bool):
+            raise FilterError("filters.%s: expected an integer, got a boolean" % key)
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and _INTEGER.match(value.strip()):
+            return int(value.strip())
+        raise FilterError("filters.%s: expected an integer, got %r" % (key, value))
+    if ftype == BOOL:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+            return value.strip().lower() == "true"
+        raise FilterError("filters.%s: expected a boolean (true or false), got %r" % (key, value))
+    if ftype == REF:
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+            raise FilterError("filters.%s: expected a name, an id or a ref like %s/ID, got %r"
+                              % (key, REFERENCE_PATHS[key.split("__")[0]], value))
+        return value
+    # Strings: a number typed in YAML (`suspend_reason_code: 12`) means its text.
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise FilterError("filters.%s: expected a string, got %s" % (key, _type_name(value)))
+    return str(value)
+
+
+def _expected(ftype):
+    return {INT: "integer", BOOL: "boolean", STR: "string", REF: "name, id or ref"}[ftype]
+
+
+def _list(key, ftype, value):
+    """`in` / `m_eq` take a list or a comma-separated string; each item is checked like a scalar."""
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",")]
+    elif isinstance(value, (list, tuple)):
+        items = list(value)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        items = [value]
+    else:
+        raise FilterError("filters.%s: expected a list (or a comma-separated string), got %s" % (key, _type_name(value)))
+    if not items or any(v == "" for v in items):
+        raise FilterError("filters.%s: expected a non-empty list without empty items, got %r" % (key, value))
+    normalised = [_scalar(key, ftype, v) for v in items]
+    for item in normalised:
+        # The API separates list items with commas: a text item holding one cannot be expressed
+        # (reference items are resolved to refs, which never hold one).
+        if ftype == STR and "," in item:
+            raise FilterError("filters.%s: the item %r contains a comma, which the API uses as the list separator"
+                              % (key, item))
+    return normalised
+
+
+def parse_condition(key, value):
+    """Validate one `filters` entry and return a Condition."""
+    fname, sep, modifier = str(key).partition("__")
+    if fname not in SESSION_FIELDS:
+        raise FilterError("filters: unknown field %r in %r; valid fields: %s" % (fname, key, _choices(SESSION_FIELDS)))
+    ftype = SESSION_FIELDS[fname]
+    if sep and modifier not in MODIFIERS:
+        raise FilterError("filters: unknown modifier %r in %r; valid modifiers: %s"
+                          % (modifier, key, ", ".join(MODIFIERS)))
+    allowed = MODIFIERS_BY_TYPE[ftype]
+    if modifier not in allowed:
+        what = "numeric modifier" if modifier in NUMERIC_MODIFIERS else "modifier"
+        valid = ", ".join(["(exact match: %s)" % fname] + ["%s__%s" % (fname, m) for m in allowed if m])
+        raise FilterError("filters: the %s %r does not apply to the %s field %r; valid for it: %s"
+                          % (what, modifier, ftype, fname, valid))
+    if modifier in LIST_MODIFIERS:
+        return Condition(fname, modifier, _list(key, ftype, value))
+    return Condition(fname, modifier, _scalar(key, ftype, value))
+
+
+def _check_field(option, fname, allowed):
+    if not isinstance(fname, str) or fname not in allowed:
+        raise FilterError("%s: unknown field %r; valid fields: %s" % (option, fname, _choices(allowed)))
+
+
+def build_query(name=None, filters=None, sort=None, fields=None, limit=None):
+    """Validate every query option and return a Query. Raises FilterError before any request."""
+    query = Query()
+    filters = filters or {}
+    if not isinstance(filters, dict):
+        raise FilterError("filters: expected a dictionary of field or field__modifier keys")
+    if name is not None:
+        if "name" in filters:
+            raise FilterError("name and filters.name both ask for an exact name; give only one")
+        query.conditions.append(parse_condition("name", name))
+    query.conditions.extend(parse_condition(k, v) for k, v in filters.items())
+    if sort:
+        sortable = [f for f, t in SESSION_FIELDS.items() if t != REF]
+        _check_field("sort", sort[1:] if sort.startswith("-") else sort, sortable)
+        query.sort = sort
+    if fields is not None:
+        if not fields:
+            raise FilterError("fields: give at least one field, or omit fields for all of them")
+        for fname in fields:
+            _check_field("fields", fname, SESSION_FIELDS)
+        query.fields = list(dict.fromkeys(fields))
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise FilterError("limit: expected a positive integer, got %r" % (limit,))
+    return query
+
+
+# ---- name resolution -------------------------------------------------------------------------
+
+
+def _split_ref(ref):
+    """'/replication/peer_k2arrays/1' -> ('/replication/peer_k2arrays', '1'); None when not a ref."""
+    if isinstance(ref, dict):
+        ref = ref.get("ref")
+    if not isinstance(ref, str) or "/" not in ref.strip("/"):
+        return None
+    path, obj_id = ref.rstrip("/").rsplit("/", 1)
+    return (path, obj_id) if path and obj_id else None
+
+
+def name_lookups(sessions):
+    """Plan the name resolution: [(path, params)], one list query per resource type and per
+    MAX_PAGE ids (batched id__in), covering every distinct id the sessions reference."""
+    ids_by_path = {}
+    for session in sessions:
+        for fname in REFERENCE_PATHS:
+            if fname in NAMELESS_REFERENCES:
+                continue
+            parsed = _split_ref(session.get(fname))
+            if parsed:
+                ids_by_path.setdefault(parsed[0], dict())[parsed[1]] = None
+    lookups = []
+    for path in sorted(ids_by_path):
+        ids = sorted(ids_by_path[path], key=lambda i: (len(i), i))
+        for start in range(0, len(ids), MAX_PAGE):
+            chunk = ids[start:start + MAX_PAGE]
+            lookups.append((path, {"id__in": ",".join(chunk), "__fields": "id,name"}))
+    return lookups
+
+
+def add_names(sessions, objects_by_path):
+    """Add `<field>_name` to each session, in place, for every nameable reference field it holds.
+    `objects_by_path` maps a resource path to the objects listed from it. A null reference, or one
+    to an object that no longer exists, gets None."""
+    names = {}
+    for path, objects in objects_by_path.items():
+        for obj in objects:
+            names[(path, str(obj.get("id")))] = obj.get("name")
+    for session in sessions:
+        for fname in REFERENCE_PATHS:
+            if fname in NAMELESS_REFERENCES or fname not in session:
+                continue
+            parsed = _split_ref(session[fname])
+            session[fname + "_name"] = names.get(parsed) if parsed else None
+    return sessions

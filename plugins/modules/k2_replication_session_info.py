@@ -1,0 +1,261 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright: kaminario.k2 contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: k2_replication_session_info
+short_description: List replication sessions on a Kaminario K2 / Silk array
+version_added: 0.1.0
+description:
+  - Lists the replication sessions of one K2 array, with server-side filters, sorting and projection.
+  - Every filter, the sort order and the projection are sent to the array in the query; nothing is
+    filtered on the client.
+  - Every page is read, so the result is never silently cut at the API's page size of 100. Listing
+    N matching sessions costs ceil(N / 100) requests (at least one), plus the name resolution below.
+  - The options are validated before any request is sent. An unknown field or modifier, a numeric
+    modifier on a field that is not numeric, or a value of the wrong type fails with a message that
+    lists what is valid.
+author:
+  - kaminario.k2 maintainers (@kaminario)
+extends_documentation_fragment:
+  - kaminario.k2.connection
+  - kaminario.k2.connection.action_group
+attributes:
+  check_mode:
+    description: Can run in check mode; the module only reads, so the result is the same.
+    support: full
+  diff_mode:
+    description: The module changes nothing, so there is no diff.
+    support: N/A
+options:
+  name:
+    description:
+      - Return only the session with exactly this name.
+      - "A shortcut for O(filters) C({name: ...}); do not give both."
+    type: str
+  filters:
+    description:
+      - Conditions the sessions must all meet (they are ANDed), sent to the array as query filters.
+      - Each key is a session field, for an exact match, or C(field__modifier).
+      - The modifiers are the API's C(contains), C(contains_some), C(neq), C(in), C(m_eq) (a deprecated
+        alias of C(in)), C(prefix) and C(regexp) for text fields, and C(gt), C(lt), C(gte), C(lte),
+        C(neq), C(in), C(m_eq) for numeric fields (C(common_snapshots_count),
+        C(current_snapshot_progress), C(estimated_remaining_time), C(id),
+        C(remote_replication_session_id), C(rpo)).
+      - The boolean fields C(primary) and C(stopped) take an exact value or C(neq). They are sent
+        as C(True) / C(False).
+      - C(in) and C(m_eq) take a list, or a comma-separated string. Text items cannot contain a
+        comma, because the API separates items with commas. The other modifiers take one value.
+        Numeric modifiers take an integer.
+      - "A reference field (C(local_volume_group), C(replication_peer_k2array),
+        C(replication_peer_volume_group), C(retention_policy), C(external_retention_policy),
+        C(latest_replicated_snapshot), C(replication_rpo_history)) takes a name, an id or a ref
+        such as C(/volume_groups/3), exact or with C(neq), C(in) or C(m_eq). A name costs one
+        request to look up its id; then C(local_volume_group: prod-vg) is sent as
+        C(local_volume_group.ref=/volume_groups/3)."
+      - A name that matches nothing is an error that names the filter and the name.
+    type: dict
+  sort:
+    description:
+      - Sort the sessions by this field, ascending; prefix it with C(-) for descending, as in
+        C(-rpo).
+      - Reference fields cannot be sorted on.
+      - Without it, the array's own order is used.
+    type: str
+  fields:
+    description:
+      - Return only these session fields (a server-side projection).
+      - With O(resolve_names=true), names are added only for the reference fields listed here.
+    type: list
+    elements: str
+  limit:
+    description:
+      - Stop after this many sessions. The module fetches no page beyond the one that reaches the
+        limit, and RV(truncated) tells whether more sessions matched.
+      - Without it, every matching session is returned.
+    type: int
+  resolve_names:
+    description:
+      - Add the name of every referenced object to each session, as C(<field>_name), for example
+        C(local_volume_group_name). A reference that is null, or whose object no longer exists,
+        gets V(null).
+      - The names are read with one list request per referenced resource type, for all sessions
+        together (C(id__in)). A type that has more than 100 distinct ids takes one request per
+        100 ids. Retention policies and external retention policies share their requests.
+      - C(replication_rpo_history) has no name and is not resolved.
+    type: bool
+    default: false
+notes:
+  - To count the sessions that match without reading them all, use O(limit=1) and read RV(total).
+seealso:
+  - module: kaminario.k2.k2_replication_session
+"""
+
+EXAMPLES = r"""
+# The first task gives the connection options; the others take them from the K2_HOST, K2_USERNAME,
+# K2_PASSWORD (and K2_CA_PATH) environment variables, or set them once for the play with
+# module_defaults: {group/kaminario.k2.k2: {host: ..., username: ..., password: ...}}.
+- name: List every replication session (all pages)
+  kaminario.k2.k2_replication_session_info:
+    host: "{{ k2_host }}"
+    username: "{{ k2_username }}"
+    password: "{{ k2_password }}"
+  register: all_sessions
+
+- name: Show how many sessions the array has
+  ansible.builtin.debug:
+    msg: "{{ all_sessions.total }} sessions"
+
+- name: Read one session by name
+  kaminario.k2.k2_replication_session_info:
+    name: prod-db-1
+  register: one
+
+- name: Sessions of a volume group (given by name), in sync, with an RPO over 5 minutes, newest first
+  kaminario.k2.k2_replication_session_info:
+    filters:
+      local_volume_group: prod-vg
+      state: in_sync
+      rpo__gt: 300
+    sort: -id
+  register: slow_rpo
+
+- name: Sessions whose state is one of a list and whose name starts with prod-
+  kaminario.k2.k2_replication_session_info:
+    filters:
+      state__in: [suspended, idle]
+      name__prefix: prod-
+  register: not_replicating
+
+- name: Drift report, names of the referenced objects included, few fields
+  kaminario.k2.k2_replication_session_info:
+    fields: [name, state, rpo, local_volume_group, replication_peer_k2array]
+    resolve_names: true
+  register: report
+
+- name: Print one line per session
+  ansible.builtin.debug:
+    msg: >-
+      {{ item.name }}: {{ item.state }}, RPO {{ item.rpo }} s, group {{ item.local_volume_group_name }},
+      peer {{ item.replication_peer_k2array_name }}
+  loop: "{{ report.sessions }}"
+  loop_control:
+    label: "{{ item.name }}"
+
+- name: The first 10 sessions by name; truncated tells whether there are more
+  kaminario.k2.k2_replication_session_info:
+    sort: name
+    limit: 10
+  register: first_ten
+"""
+
+RETURN = r"""
+sessions:
+  description:
+    - The matching sessions, in the order the array returned them, as the API returns them (only
+      the projected fields when O(fields) is set).
+    - With O(resolve_names=true), C(<field>_name) is added for each nameable reference field.
+  returned: always
+  type: list
+  elements: dict
+  sample:
+    - id: 12
+      name: prod-db-1
+      state: in_sync
+      current_role: source
+      primary: true
+      stopped: false
+      rpo: 300
+      local_volume_group: {ref: /volume_groups/3}
+      local_volume_group_name: prod-vg
+      replication_peer_k2array: {ref: /replication/peer_k2arrays/1}
+      replication_peer_k2array_name: array-b
+      replication_peer_volume_group: {ref: /replication/peer_volume_groups/4}
+      replication_peer_volume_group_name: prod-vg
+      retention_policy: {ref: /retention_policies/5}
+      retention_policy_name: Best_Effort_Retention
+      external_retention_policy: {ref: /retention_policies/6}
+      external_retention_policy_name: Replication_Retention
+      latest_replicated_snapshot: {ref: /snapshots/428}
+      latest_replicated_snapshot_name: prod-vg-repl-428
+      replication_rpo_history: {ref: /replication/rpo_history/12}
+      remote_replication_session_id: 7
+      remote_replication_session_name: remote_prod-db-1
+      common_snapshots_count: 4
+      current_snapshot: null
+      current_snapshot_progress: 0
+      estimated_remaining_time: null
+      next_snapshot: null
+      restored_snapshot: null
+      suspend_reason: ""
+      suspend_reason_code: none
+      target_exposure: unmapped
+total:
+  description:
+    - How many sessions match, as the array counts them (the last count it reported while paging).
+    - Can be larger than the length of RV(sessions) when O(limit) cut the list.
+  returned: always
+  type: int
+  sample: 250
+truncated:
+  description: True only when O(limit) stopped the listing before every matching session was read.
+  returned: always
+  type: bool
+  sample: false
+"""
+
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
+    connect,
+    handle_errors,
+    k2_argument_spec,
+)
+from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
+    SESSIONS_PATH,
+    add_names,
+    build_query,
+    name_lookups,
+)
+
+OPTIONS = dict(
+    name=dict(type="str"),
+    filters=dict(type="dict"),
+    sort=dict(type="str"),
+    fields=dict(type="list", elements="str"),
+    limit=dict(type="int"),
+    resolve_names=dict(type="bool", default=False),
+)
+
+
+def list_sessions(api, query, params):
+    """List the sessions a validated `query` selects; returns the module result."""
+    def ref(path, value, option):
+        return api.ref(path, value, option)["ref"]
+
+    listed = api.list(SESSIONS_PATH, params=query.params(ref), limit=params["limit"])
+    sessions = listed.items
+    if params["resolve_names"]:
+        objects_by_path = {}
+        for path, lookup in name_lookups(sessions):
+            objects_by_path.setdefault(path, []).extend(api.iterate(path, params=lookup))
+        add_names(sessions, objects_by_path)
+    return dict(changed=False, sessions=sessions, total=listed.total, truncated=listed.truncated)
+
+
+def main():
+    module = AnsibleModule(argument_spec=k2_argument_spec(**OPTIONS), supports_check_mode=True)
+    params = module.params
+    with handle_errors(module):
+        # Validate everything before the first request.
+        query = build_query(name=params["name"], filters=params["filters"], sort=params["sort"],
+                            fields=params["fields"], limit=params["limit"])
+        result = list_sessions(connect(module), query, params)
+    module.exit_json(**result)
+
+
+if __name__ == "__main__":
+    main()
