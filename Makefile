@@ -9,6 +9,8 @@ BUILD := $(CURDIR)/build
 TREE := $(or $(TMPDIR),/tmp)/kaminario-k2-tree-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 COLL := $(TREE)/ansible_collections/kaminario/k2
 STAMP := $(VENV)/.installed
+# Tools call each other by name (antsibull-docs runs `ansible-doc`): the venv's come first.
+export PATH := $(BIN):$(PATH)
 MODULES = $(patsubst plugins/modules/%.py,kaminario.k2.%,$(wildcard plugins/modules/*.py))
 
 .PHONY: test venv tree sanity lint units simulator integration build demo clean
