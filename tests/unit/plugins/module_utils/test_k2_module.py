@@ -58,7 +58,8 @@ def test_changes_and_reports():
     assert not failed
     assert result["changed"] is True
     assert result["volume_group"] == {"id": 5, "name": "vg1", "quota": 200}
-    assert result["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+    if "invocation" in result:  # ansible-core up to 2.19 echoes the arguments, masked
+        assert result["invocation"]["module_args"]["password"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert PASSWORD not in str(result)
     assert "diff" not in result
 
