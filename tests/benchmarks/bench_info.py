@@ -1,21 +1,24 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Benchmark: k2_replication_session_info listing N sessions vs a plain `requests` paging loop.
+"""Benchmark: k2_replication_session_info listing N sessions, layer by layer, vs a plain `requests` loop.
 
-    .venv/bin/python tests/benchmarks/bench_info.py [--sessions 10000] [--rounds 3] [--playbook-rounds 2]
-                                                    [--memory]
+    .venv/bin/python tests/benchmarks/bench_info.py [--sessions 10000] [--rounds 5] [--memory]
 
-One run, one simulator process seeded with N sessions (k2-a, peer k2-b). It times, alternating the
-order each round:
+One run, one simulator process seeded with N sessions (k2-a, peer k2-b). Each round times, in an
+order that rotates from round to round, the same listing of every session four ways:
   (a) baseline: a requests.Session GETting /replication/sessions page after page (__limit=100);
-  (b) the module: its real main() in this process (argspec, validation, the collection's client,
-      exit_json with its JSON output), the same requests underneath.
-Then, separately, full `ansible-playbook` runs of one task listing N sessions, and of one task that
-matches nothing (the fixed startup cost). It prints medians and ratios; goal: (b)/(a) <= 1.2.
-It never asserts on a time. With --memory it also prints the peak Python allocation of (a) and of
-the module's listing (tracemalloc, untimed runs).
+  (b) the collection's listing code path alone: the module's list_sessions() on a K2Api over a
+      K2Transport, as main() builds them, without AnsibleModule;
+  (c) the module's real main() in this process: argspec, validation, (b), then ansible-core's
+      exit_json (no_log masking, its JSON encoder) printing the result;
+  (d) a full ansible-playbook run of one task listing N sessions;
+and (d0), the same playbook with a task that matches nothing (ansible-playbook's fixed cost).
+It prints medians, each against the same baseline (a), and what the simulator spent per request
+(from its journal). It never asserts on a time. With --memory it also prints the peak Python
+allocation of (a) and (b) (tracemalloc, untimed runs).
 """
 
 import argparse
+import collections
 import contextlib
 import io
 import json
@@ -31,10 +34,9 @@ import requests
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from harness import run_playbook, start_simulator  # noqa: E402
-from harness.playbook import _collections_path  # noqa: E402  (the root conftest's collection tree)
+from harness import collections_path, run_playbook, start_simulator  # noqa: E402
 
-sys.path.insert(0, _collections_path())
+sys.path.insert(0, collections_path())
 
 from ansible.module_utils.common import json as ansible_json  # noqa: E402
 from ansible.module_utils.common.parameters import remove_values  # noqa: E402
@@ -47,6 +49,7 @@ from ansible_collections.kaminario.k2.plugins.modules import k2_replication_sess
 
 SESSIONS = "/replication/sessions"
 PAGE = 100
+TIMEOUT = 300
 
 
 def seed_file(count, folder):
@@ -65,22 +68,27 @@ def seed_file(count, folder):
 
 
 class Target:
-    def __init__(self, sim):
+    """What every way of listing needs: the simulator, k2-a's address, the admin password, the CA."""
+
+    def __init__(self, sim, count, folder):
         self.sim = sim
+        self.count = count
+        self.folder = folder
         self.url = sim.arrays["k2-a"]["url"]
         self.host = sim.arrays["k2-a"]["host"]
         self.password = sim.users["admin"]["password"]
         self.ca_path = sim.ca_path
+        self.playbooks = 0
 
 
 def baseline(target):
-    """The plain loop: every page of /replication/sessions with one requests.Session."""
+    """(a) The plain loop: every page of /replication/sessions with one requests.Session."""
     items = []
     with requests.Session() as session:
         offset = 0
         while True:
             answer = session.get(target.url + SESSIONS, params={"__limit": PAGE, "__offset": offset},
-                                 auth=("admin", target.password), verify=target.ca_path, timeout=300)
+                                 auth=("admin", target.password), verify=target.ca_path, timeout=TIMEOUT)
             answer.raise_for_status()
             page = answer.json()
             items.extend(page["hits"])
@@ -89,51 +97,28 @@ def baseline(target):
                 return items
 
 
-def module_args(target, **options):
-    return dict(options, host=target.host, username="admin", password=target.password, ca_path=target.ca_path,
-                timeout=300)
+def module_listing(target):
+    """(b) The module's listing without AnsibleModule: list_sessions() on the client main() builds
+    (the module's defaults: no filter, no limit, no name resolution)."""
+    transport = K2Transport(target.host, "admin", target.password, validate_certs=True, ca_path=target.ca_path,
+                            timeout=TIMEOUT)
+    try:
+        return module.list_sessions(K2Api(transport), build_query(), {"limit": None, "resolve_names": False})
+    finally:
+        transport.close()
 
 
-def run_module_main(target):
-    """The module's real main() with its args, as Ansible runs it; returns the JSON it printed."""
+def module_main(target):
+    """(c) The module's real main() with its args, as Ansible runs it; returns the JSON it printed."""
+    args = {"host": target.host, "username": "admin", "password": target.password, "ca_path": target.ca_path,
+            "timeout": TIMEOUT}
     out = io.StringIO()
-    with patch_module_args(module_args(target)), contextlib.redirect_stdout(out):
+    with patch_module_args(args), contextlib.redirect_stdout(out):
         try:
             module.main()
         except SystemExit:
             pass
     return out.getvalue()
-
-
-def module_listing(target):
-    """The module's listing without AnsibleModule around it (for the memory figure)."""
-    api = K2Api(K2Transport(target.host, "admin", target.password, ca_path=target.ca_path, timeout=300))
-    return module.list_sessions(api, build_query(), {"limit": None, "resolve_names": False})
-
-
-def exit_json_cost(result, password):
-    """What AnsibleModule.exit_json spends on a result this size, outside the collection's code:
-    masking no_log values (a copy of the whole result) and its profile-aware JSON encoding."""
-    start = time.perf_counter()
-    masked = remove_values(result, [password])
-    masking = time.perf_counter() - start
-    encoder = ansible_json.get_module_encoder("legacy", ansible_json.Direction.MODULE_TO_CONTROLLER)
-    start = time.perf_counter()
-    json.dumps(masked, cls=encoder)
-    return masking, time.perf_counter() - start
-
-
-def timed(fn, *args):
-    start = time.perf_counter()
-    value = fn(*args)
-    return time.perf_counter() - start, value
-
-
-def server_seconds(sim):
-    """Time the simulator spent answering since the last clear (journal duration_ms; excludes
-    JSON encoding and transfer), and how many requests it answered."""
-    entries = sim.journal("k2-a", clear=True)
-    return sum(e.get("duration_ms") or 0 for e in entries) / 1000.0, len(entries)
 
 
 def playbook_text(count, name=None):
@@ -151,20 +136,120 @@ def playbook_text(count, name=None):
 """ % (options, expected, expected)
 
 
-def run_playbook_timed(target, text, workdir):
+def _playbook(target, text):
     # The harness's result-collecting callback would serialise all N sessions once more: an empty
     # K2_HARNESS_RESULTS makes it write nothing.
-    start = time.perf_counter()
-    result = run_playbook(target.sim, text, workdir=workdir, env={"K2_HARNESS_RESULTS": ""})
-    elapsed = time.perf_counter() - start
+    target.playbooks += 1
+    workdir = os.path.join(target.folder, "playbook-%d" % target.playbooks)
+    result = run_playbook(target.sim, text, workdir=workdir, env={"K2_HARNESS_RESULTS": ""}, timeout=1200)
     if result.rc != 0:
         raise SystemExit("ansible-playbook failed:\n%s" % result)
-    return elapsed
+    return result
 
 
-def show(label, values, extra=""):
-    runs = ", ".join("%.3f" % v for v in values)
-    print("  %-46s median %8.3f s  (runs: %s)%s" % (label, statistics.median(values), runs, extra))
+def playbook_all(target):
+    """(d) ansible-playbook, one task listing every session."""
+    return _playbook(target, playbook_text(target.count))
+
+
+def playbook_none(target):
+    """(d0) ansible-playbook, one task matching no session: the fixed cost of a run."""
+    return _playbook(target, playbook_text(target.count, "no-such-session"))
+
+
+Way = collections.namedtuple("Way", "key label run")
+WAYS = (
+    Way("a", "plain requests paging loop", baseline),
+    Way("b", "module listing code path (K2Api, no AnsibleModule)", module_listing),
+    Way("c", "module main() in-process (with exit_json)", module_main),
+    Way("d", "ansible-playbook, one task, all sessions", playbook_all),
+    Way("d0", "ansible-playbook, one task, no session", playbook_none),
+)
+
+
+def exit_json_cost(result, password):
+    """What AnsibleModule.exit_json spends on a result this size, outside the collection's code:
+    masking no_log values (a copy of the whole result) and its profile-aware JSON encoding."""
+    start = time.perf_counter()
+    masked = remove_values(result, [password])
+    masking = time.perf_counter() - start
+    encoder = ansible_json.get_module_encoder("legacy", ansible_json.Direction.MODULE_TO_CONTROLLER)
+    start = time.perf_counter()
+    json.dumps(masked, cls=encoder)
+    return masking, time.perf_counter() - start
+
+
+def server_time(sim):
+    """The simulator's own time per request since the last clear (journal duration_ms: handling,
+    without JSON encoding and transfer), in seconds."""
+    return [(e.get("duration_ms") or 0) / 1000.0 for e in sim.journal("k2-a", clear=True)]
+
+
+def check_results(target):
+    """Untimed warm-up and correctness: every way must see every session."""
+    count = target.count
+    assert len(baseline(target)) == count, "the baseline did not see every session"
+    listed = module_listing(target)
+    assert (len(listed["sessions"]), listed["total"], listed["truncated"]) == (count, count, False)
+    del listed
+    result = json.loads(module_main(target))
+    assert not result.get("failed"), result.get("msg")
+    assert (len(result["sessions"]), result["total"], result["truncated"]) == (count, count, False)
+    masking, encoding = exit_json_cost(result, target.password)
+    target.sim.clear_journal("k2-a")
+    return masking, encoding
+
+
+def run_rounds(target, rounds):
+    """Each round runs every way once; the starting way moves by one each round."""
+    wall = {way.key: [] for way in WAYS}
+    server = {way.key: [] for way in WAYS}
+    for round_no in range(rounds):
+        shift = round_no % len(WAYS)
+        for way in WAYS[shift:] + WAYS[:shift]:
+            start = time.perf_counter()
+            way.run(target)
+            wall[way.key].append(time.perf_counter() - start)
+            server[way.key].append(server_time(target.sim))
+    return wall, server
+
+
+def report(count, wall, server):
+    base = statistics.median(wall["a"])
+    print("\nListing %d sessions (%d requests of __limit=%d; medians of %d rounds, order rotating):"
+          % (count, -(-count // PAGE), PAGE, len(wall["a"])))
+    print("  %-56s %9s %8s %9s %9s  %s" % ("", "median s", "vs (a)", "server s", "client s", "runs (s)"))
+    for way in WAYS:
+        median = statistics.median(wall[way.key])
+        spent = statistics.median(sum(times) for times in server[way.key])
+        client = statistics.median(w - sum(times) for w, times in zip(wall[way.key], server[way.key]))
+        runs = ", ".join("%.2f" % v for v in wall[way.key])
+        print("  %-56s %9.3f %8.2f %9.3f %9.3f  %s"
+              % ("(%s) %s" % (way.key, way.label), median, median / base, spent, client, runs))
+    median = {key: statistics.median(times) for key, times in wall.items()}
+    playbook_only = median["d"] - median["d0"]
+    print("  (d) minus its fixed cost (d0): %.3f s, %.2f x (a)" % (playbook_only, playbook_only / base))
+    print("  layer costs: (b)-(a) collection client %.3f s; (c)-(b) AnsibleModule + exit_json %.3f s; "
+          "(d)-(c) ansible-playbook %.3f s" % (median["b"] - median["a"], median["c"] - median["b"],
+                                               median["d"] - median["c"]))
+    pages = sorted(t for times in server["a"] for t in times)
+    if pages:
+        print("  simulator per request during (a): median %.2f ms, 90th percentile %.2f ms, max %.2f ms"
+              % (1000 * statistics.median(pages), 1000 * pages[int(0.9 * (len(pages) - 1))], 1000 * pages[-1]))
+
+
+def memory(target):
+    print("\nPeak Python allocations (tracemalloc, untimed):")
+    for label, fn in (("(a) plain requests paging loop", baseline), ("(b) module listing code path", module_listing)):
+        tracemalloc.start()
+        value = fn(target)
+        peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        items = value if isinstance(value, list) else value["sessions"]
+        size = len(json.dumps(items))
+        print("  %-46s peak %7.1f MiB; result as JSON %6.1f MiB; peak/result %.2f"
+              % (label, peak / 2 ** 20, size / 2 ** 20, peak / size))
+        del value, items
 
 
 def pin_cpus():
@@ -179,86 +264,36 @@ def pin_cpus():
     return cpus[0]
 
 
+def benchmark(args, sim_cpu, folder):
+    count = args.sessions
+    print("k2_replication_session_info benchmark: %d sessions, %d rounds%s"
+          % (count, args.rounds,
+             "" if sim_cpu is None else "; simulator pinned to CPU %d, client and playbooks to the others" % sim_cpu))
+    started = time.perf_counter()
+    sim = start_simulator(seed=seed_file(count, folder), startup_timeout=600, cpu=sim_cpu)
+    print("  simulator seeded and started in %.1f s" % (time.perf_counter() - started))
+    try:
+        target = Target(sim, count, folder)
+        masking, encoding = check_results(target)
+        wall, server = run_rounds(target, args.rounds)
+        report(count, wall, server)
+        print("  of (c), AnsibleModule.exit_json on this result (timed once, apart): no_log masking %.3f s + "
+              "JSON encoding %.3f s" % (masking, encoding))
+        if args.memory:
+            memory(target)
+    finally:
+        sim.stop()
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n", maxsplit=1)[0])
     parser.add_argument("--sessions", type=int, default=10000)
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of (baseline, module main())")
-    parser.add_argument("--playbook-rounds", type=int, default=2, help="full ansible-playbook runs (0: none)")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of (a), (b), (c), (d) and (d0)")
     parser.add_argument("--memory", action="store_true", help="also measure peak allocations (2 more listings)")
     args = parser.parse_args()
-    count = args.sessions
-
     sim_cpu = pin_cpus()
-    folder = tempfile.mkdtemp(prefix="k2-bench-info-")
-    print("k2_replication_session_info benchmark: %d sessions, %d rounds, %d playbook rounds%s"
-          % (count, args.rounds, args.playbook_rounds,
-             "" if sim_cpu is None else "; simulator pinned to CPU %d, client to the others" % sim_cpu))
-    started = time.perf_counter()
-    sim = start_simulator(seed=seed_file(count, folder), startup_timeout=1800, cpu=sim_cpu)
-    print("  simulator seeded and started in %.1f s" % (time.perf_counter() - started))
-    try:
-        target = Target(sim)
-        # Warm-up and correctness, untimed: both sides must see every session.
-        assert len(baseline(target)) == count, "the baseline did not see every session"
-        result = json.loads(run_module_main(target))
-        assert not result.get("failed"), result.get("msg")
-        assert (len(result["sessions"]), result["total"], result["truncated"]) == (count, count, False)
-        masking, encoding = exit_json_cost(result, target.password)
-        del result
-        sim.clear_journal("k2-a")
-
-        times = {"baseline": [], "module": []}
-        server = {"baseline": [], "module": []}
-        requests_made = {}
-        for round_no in range(args.rounds):
-            order = ("baseline", "module") if round_no % 2 == 0 else ("module", "baseline")
-            for which in order:
-                elapsed = timed(baseline if which == "baseline" else run_module_main, target)[0]
-                seconds, made = server_seconds(sim)
-                times[which].append(elapsed)
-                server[which].append(seconds)
-                requests_made[which] = made
-
-        playbook_times, startup_times = [], []
-        for round_no in range(args.playbook_rounds):
-            workdir = os.path.join(folder, "playbook-%d" % round_no)
-            playbook_times.append(run_playbook_timed(target, playbook_text(count), workdir))
-            startup_times.append(run_playbook_timed(target, playbook_text(count, "no-such-session"), workdir + "-empty"))
-
-        print("\nListing %d sessions (%d requests each: baseline %d, module %d):"
-              % (count, -(-count // PAGE), requests_made["baseline"], requests_made["module"]))
-        show("(a) plain requests paging loop", times["baseline"])
-        show("(b) module main() in-process", times["module"])
-        base, mod = statistics.median(times["baseline"]), statistics.median(times["module"])
-        print("  ratio (b)/(a): %.3f   (goal <= 1.2)" % (mod / base))
-        base_client = statistics.median(t - s for t, s in zip(times["baseline"], server["baseline"]))
-        mod_client = statistics.median(t - s for t, s in zip(times["module"], server["module"]))
-        print("  client side only (wall minus the simulator's own time): (a) %.3f s, (b) %.3f s, ratio %.2f"
-              % (base_client, mod_client, mod_client / base_client if base_client > 0 else float("nan")))
-        print("  of (b), AnsibleModule.exit_json alone: no_log masking %.3f s + JSON encoding %.3f s"
-              % (masking, encoding))
-        if playbook_times:
-            show("(c) ansible-playbook, one task, all sessions", playbook_times)
-            show("(d) ansible-playbook, one task, no session", startup_times)
-            full, empty = statistics.median(playbook_times), statistics.median(startup_times)
-            print("  ratio (c)/(a): %.3f; (c) minus the fixed cost (d): %.3f s, ratio to (a) %.3f"
-                  % (full / base, full - empty, (full - empty) / base))
-
-        if args.memory:
-            print("\nPeak Python allocations (tracemalloc, untimed):")
-            for label, fn in (("(a) plain requests paging loop", baseline),
-                              ("(b) module listing (no exit_json)", module_listing)):
-                tracemalloc.start()
-                value = fn(target)
-                peak = tracemalloc.get_traced_memory()[1]
-                tracemalloc.stop()
-                items = value if isinstance(value, list) else value["sessions"]
-                size = len(json.dumps(items))
-                print("  %-46s peak %7.1f MiB; result as JSON %6.1f MiB; peak/result %.2f"
-                      % (label, peak / 2 ** 20, size / 2 ** 20, peak / size))
-                del value, items
-    finally:
-        sim.stop()
+    with tempfile.TemporaryDirectory(prefix="k2-bench-info-") as folder:
+        benchmark(args, sim_cpu, folder)
 
 
 if __name__ == "__main__":

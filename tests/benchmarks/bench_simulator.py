@@ -21,7 +21,7 @@ import time
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
 
-from harness import start_simulator  # noqa: E402
+from harness import session_body, start_simulator  # noqa: E402
 
 GOAL = 500.0
 TIME_LIMIT = 120.0  # seconds; the loop stops by itself even on a very slow machine
@@ -103,16 +103,7 @@ def main():
     sim = start_simulator(cpu=server_cpu)
     try:
         setup = Client(sim, "k2-a")
-        session = setup.request(
-            "POST",
-            "/replication/sessions",
-            {
-                "name": "bench",
-                "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/1"},
-                "local_volume_group": {"ref": "/volume_groups/5101"},
-                "rpo": 300,
-            },
-        )
+        session = setup.request("POST", "/replication/sessions", session_body("bench"))
         setup.close()
         paths = [
             "/replication/sessions/%d" % session["id"],

@@ -23,7 +23,7 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 from harness import run_playbook as _run_playbook  # noqa: E402
-from harness import start_simulator  # noqa: E402
+from harness.fixtures import simulator_fixtures  # noqa: E402
 
 
 def pytest_collection_modifyitems(config, items):
@@ -32,19 +32,7 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(pytest.mark.integration)
 
 
-@pytest.fixture(scope="session")
-def k2sim():
-    sim = start_simulator()
-    try:
-        yield sim
-    finally:
-        sim.stop()
-
-
-@pytest.fixture(autouse=True)
-def k2sim_reset(request):
-    if "k2sim" in request.fixturenames:
-        request.getfixturevalue("k2sim").reset()
+k2sim_fixture, k2sim_reset_fixture = simulator_fixtures("k2sim")
 
 
 @pytest.fixture

@@ -54,8 +54,10 @@ class PlaybookResult:
     __repr__ = __str__  # so a failed ``assert result.rc == 0, result`` shows the whole run
 
 
-def _collections_path():
-    """ANSIBLE_COLLECTIONS_PATH as the root conftest.py sets it (loaded here when pytest did not)."""
+def collections_path():
+    """ANSIBLE_COLLECTIONS_PATH as the root conftest.py sets it (loaded here when pytest did not): a
+    folder holding ``ansible_collections/kaminario/k2`` -> this checkout. Put it on ``sys.path`` to
+    import ``ansible_collections.kaminario.k2`` outside pytest."""
     if "ANSIBLE_COLLECTIONS_PATH" not in os.environ:
         spec = importlib.util.spec_from_file_location("_k2_root_conftest", os.path.join(REPO_ROOT, "conftest.py"))
         spec.loader.exec_module(importlib.util.module_from_spec(spec))
@@ -123,7 +125,7 @@ def run_playbook(
     run_env = dict(os.environ)
     run_env.update(
         {
-            "ANSIBLE_COLLECTIONS_PATH": _collections_path(),
+            "ANSIBLE_COLLECTIONS_PATH": collections_path(),
             "ANSIBLE_CALLBACK_PLUGINS": CALLBACK_DIR,
             "ANSIBLE_CALLBACKS_ENABLED": CALLBACK_NAME,
             RESULTS_ENV: results_path,

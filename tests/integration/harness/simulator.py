@@ -21,4 +21,17 @@ def start_simulator(transition_delay=DEFAULT_DELAY, **options):
     return start(transition_delay=transition_delay, **options)
 
 
-__all__ = ["SimulatorProcess", "start_simulator", "REPO_ROOT", "SIMULATOR_DIR"]
+def session_body(name="s1", vg_id=5101, peer_id=1, rpo=300, **extra):
+    """A POST /replication/sessions body on the default content: by default from k2-a's volume group
+    vg_oracle_prod (5101) towards its first peer array (k2-b)."""
+    body = {
+        "name": name,
+        "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/%d" % peer_id},
+        "local_volume_group": {"ref": "/volume_groups/%d" % vg_id},
+        "rpo": rpo,
+    }
+    body.update(extra)
+    return body
+
+
+__all__ = ["SimulatorProcess", "start_simulator", "session_body", "REPO_ROOT", "SIMULATOR_DIR"]

@@ -40,20 +40,14 @@ def handle(sim, arr, method, relpath, pairs, body, authorization):
         obj_id = int(tail)
     with sim.lock:
         sim.run_due()
-        ctx = RenderContext(sim, arr, user)
-        try:
-            return _dispatch(sim, arr, ctx, resource, method, obj_id, pairs, body)
-        finally:
-            if method not in READS:
-                sim.changed()
+        return _dispatch(sim, arr, RenderContext(sim, arr, user), resource, method, obj_id, pairs, body)
 
 
 def _dispatch(sim, arr, ctx, resource, method, obj_id, pairs, body):
     store = arr.store
     if obj_id is None and method == "GET":
         query = listing.parse(resource.fields, pairs)
-        objects = [resource.render(ctx, r) for r in store.tables[resource.path].values()]
-        return 200, listing.run(objects, query)
+        return 200, listing.run(resource, ctx, store.tables[resource.path], query)
     if obj_id is None:  # POST
         if body is None:
             raise bad_request("POST %s needs a JSON body" % resource.path)

@@ -155,17 +155,25 @@ def _sort_key(value):
     return (2, 0.0, str(value))
 
 
-def run(objects, q):
-    """Filter, sort, page and project already-rendered objects -> the list envelope."""
-    hits = [o for o in objects if all(match(o.get(name)) for name, match in q.filters)]
-    hits.sort(key=lambda o: o.get("id") or 0, reverse=q.descending)
-    for name in reversed(q.sort):  # stable sorts, last key first
-        hits.sort(key=lambda o, n=name: _sort_key(o.get(n)), reverse=q.descending)
-    total = len(hits)
-    page = hits[q.offset : q.offset + q.limit]
+def run(resource, ctx, table, q):
+    """Filter and sort the records of ``table`` (id -> record) on their values as GET shows them,
+    then render and project only the requested page -> the list envelope."""
+    order = sorted(table, reverse=q.descending)
+    if q.filters or q.sort:
+        records = [table[obj_id] for obj_id in order]
+        for name, match in q.filters:  # ANDed: each filter narrows what the previous ones kept
+            get = resource.getter(ctx, name)
+            records = [r for r in records if match(get(r))]
+        for name in reversed(q.sort):  # stable sorts, last key first
+            get = resource.getter(ctx, name)
+            records.sort(key=lambda r, g=get: _sort_key(g(r)), reverse=q.descending)
+        total, page = len(records), records[q.offset : q.offset + q.limit]
+    else:
+        total, page = len(order), [table[obj_id] for obj_id in order[q.offset : q.offset + q.limit]]
+    hits = [resource.render(ctx, r) for r in page]
     if q.fields is not None:
-        page = [project(o, q.fields) for o in page]
-    return {"hits": page, "limit": q.limit, "offset": q.offset, "total": total}
+        hits = [project(o, q.fields) for o in hits]
+    return {"hits": hits, "limit": q.limit, "offset": q.offset, "total": total}
 
 
 def project(obj, names):

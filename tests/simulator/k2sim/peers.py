@@ -39,6 +39,10 @@ class PeerArrays(Resource):
         "capacity_provisioned": Field(INT),
     }
     write_only = {"password": Field(STR), "local_username": Field(STR), "local_password": Field(STR)}
+    computed = {
+        "system_id": lambda ctx, record: _system_id(ctx.sim.arrays.get(record.get("_peer_array"))),
+        "mgmt_connectivity_state": lambda ctx, record: _connectivity(ctx.sim.arrays.get(record.get("_peer_array"))),
+    }
     methods = ("GET", "POST", "PATCH", "DELETE")
     create_mandatory = ("name", "mgmt_host", "username", "password", "local_username", "local_password")
     create_optional = ("bandwidth_limit", "logical_bandwidth_limit")
@@ -70,7 +74,7 @@ class PeerArrays(Resource):
 
     def update(self, sim, arr, record, values):
         self._secrets(record, values)
-        record.update(values)
+        arr.store.update(self.path, record, values)
         if "mgmt_host" in values:
             peer = sim.array_by_host(record["mgmt_host"])
             record["_peer_array"] = peer.name if peer is not None and peer is not arr else None
@@ -82,12 +86,13 @@ class PeerArrays(Resource):
                 raise bad_request("peer array %r is used by session %r" % (record["name"], session["name"]))
         super().delete(sim, arr, record)
 
-    def render(self, ctx, record):
-        out = super().render(ctx, record)
-        peer = ctx.sim.arrays.get(record.get("_peer_array"))
-        out["system_id"] = peer.system_id if peer else ""
-        out["mgmt_connectivity_state"] = "ok" if peer and peer.down is None else "disconnected"
-        return out
+
+def _system_id(peer):
+    return peer.system_id if peer else ""
+
+
+def _connectivity(peer):
+    return "ok" if peer and peer.down is None else "disconnected"
 
 
 class PeerVolumeGroups(Resource):

@@ -1,8 +1,10 @@
 """Base class of a REST resource: declared fields, body validation, generic create/update/delete.
 
 A subclass declares ``path``, ``fields`` (what GET returns, with types for filters), ``write_only``
-(accepted on writes, never returned), ``methods``, ``create_mandatory``, ``create_optional`` and
-``patch_fields``, and overrides ``create``/``update``/``delete``/``render`` where it has behaviour.
+(accepted on writes, never returned), ``methods``, ``create_mandatory``, ``create_optional``,
+``patch_fields``, ``parent_refs`` (reference fields fixed at creation that the store indexes) and
+``computed`` (fields worked out when read), and overrides ``create``/``update``/``delete`` where it
+has behaviour.
 """
 
 from k2sim.errors import ApiError, bad_request
@@ -27,6 +29,10 @@ class Resource:
     create_optional = ()
     patch_fields = ()
     unique_name = True
+    parent_refs = ()
+    # field -> function(ctx, record) -> its value as GET shows it; added after the stored fields,
+    # in this order. Lists filter and sort through getter() and render only the page they return.
+    computed = {}
 
     def field(self, name):
         return self.fields.get(name) or self.write_only.get(name)
@@ -79,13 +85,23 @@ class Resource:
         return arr.store.insert(self.path, record, obj_id)
 
     def update(self, sim, arr, record, values):
-        record.update(values)
+        arr.store.update(self.path, record, values)
 
     def delete(self, sim, arr, record):
         arr.store.remove(self.path, record["id"])
 
     def render(self, ctx, record):
-        return {k: record[k] for k in sorted(record) if not k.startswith("_")}
+        out = {k: record[k] for k in sorted(record) if not k.startswith("_")}
+        for name, compute in self.computed.items():
+            out[name] = compute(ctx, record)
+        return out
+
+    def getter(self, ctx, name):
+        """A function: record -> its field ``name`` as render() shows it, without rendering the rest."""
+        compute = self.computed.get(name)
+        if compute is None:
+            return lambda record: record.get(name)
+        return lambda record: compute(ctx, record)
 
 
 def method_not_allowed(resource, method, allowed):

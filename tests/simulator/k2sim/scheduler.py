@@ -17,9 +17,8 @@ log = logging.getLogger("k2sim.scheduler")
 
 
 class Scheduler:
-    def __init__(self, lock, on_ran):
+    def __init__(self, lock):
         self._lock = lock
-        self._on_ran = on_ran  # called (under the lock) after events ran
         self._heap = []
         self._seq = itertools.count()
         self._wake = threading.Event()
@@ -50,8 +49,6 @@ class Scheduler:
             except Exception:  # an event bug must not stop the clock
                 log.exception("scheduled event failed")
             ran.append(fn)
-        if ran:
-            self._on_ran()
         return len(ran)
 
     def pending(self):

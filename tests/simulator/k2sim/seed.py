@@ -128,7 +128,6 @@ def apply(sim, content):
                     _create(sim, sim.arrays[name], path, dict(obj), where)
                 except ApiError as exc:
                     raise SeedError("seed %s: %s" % (where, exc.message)) from None
-    sim.changed()
 
 
 def _create(sim, arr, path, obj, where):

@@ -9,38 +9,13 @@ sessions cross-link through remote_replication_session_id / _name.
 
 from k2sim.errors import bad_request
 from k2sim.resource import Resource
-from k2sim.storage import VolumeGroups, Volumes, now, volume_group_index
-from k2sim.transitions import (
-    FAILED_OVER,
-    IDLE,
-    IN_SYNC,
-    SOURCE,
-    SUSPENDED,
-    TARGET,
-    check_transition,
-    land,
-    mirror_of,
-    set_state,
-)
-from k2sim.schema import (
-    ANY,
-    BOOL,
-    INT,
-    PEER_ARRAYS,
-    PEER_VOLUME_GROUPS,
-    PEER_VOLUMES,
-    REF,
-    RETENTION_POLICIES,
-    RPO_HISTORY,
-    SESSIONS,
-    SNAPSHOTS,
-    STR,
-    SYSTEM_STATE,
-    VOLUME_GROUPS,
-    VOLUMES,
-    Field,
-    ref,
-    ref_id,
+from k2sim.storage import VolumeGroups, Volumes, now, session_of, volumes_of
+from k2sim.transitions import FAILED_OVER, IDLE, IN_SYNC, SOURCE, SUSPENDED, TARGET
+from k2sim.transitions import check_transition, land, mirror_of, set_state
+from k2sim.schema import ANY, BOOL, INT, REF, STR, Field, ref, ref_id
+from k2sim.schema import (  # resource paths
+    PEER_ARRAYS, PEER_VOLUME_GROUPS, PEER_VOLUMES, RETENTION_POLICIES, RPO_HISTORY, SESSIONS, SNAPSHOTS, SYSTEM_STATE,
+    VOLUME_GROUPS, VOLUMES,
 )
 
 TARGET_EXPOSURES = ("unmapped", "Read Only", "Mapped - Not Exposed")
@@ -85,6 +60,7 @@ class Sessions(Resource):
         "snapshot_wwn": Field(STR),
         "offline_initial_sync": Field(BOOL),
     }
+    parent_refs = ("local_volume_group",)
     methods = ("GET", "POST", "PATCH", "DELETE")
     create_mandatory = ("name", "replication_peer_k2array", "local_volume_group", "rpo")
     create_optional = (
@@ -134,21 +110,15 @@ class Sessions(Resource):
         external = _policy(arr, values.get("external_retention_policy"), "external_retention_policy")
         peer_retention = _peer_policy(peer, retention)
         peer_external = _peer_policy(peer, external)
-        volumes = arr.store.where(VOLUMES, volume_group=ref(VOLUME_GROUPS, vg["id"]))
+        volumes = volumes_of(arr.store, vg)
         if values.get("auto_configure_peer_volumes"):
             for volume in volumes:
                 _check_peer_volume_names(arr, peer, volume, volume["name"], peer_vg)
         # Every check passed: from here on nothing fails half-way.
         if peer_vg is None:
-            peer_vg = VolumeGroups().create(
-                sim,
-                peer,
-                {
-                    "name": peer_vg_name,
-                    "quota": vg["quota"],
-                    "is_dedup": vg["is_dedup"],
-                    "description": "Replication target of %s:%s" % (arr.name, vg["name"]),
-                },
+            description = "Replication target of %s:%s" % (arr.name, vg["name"])
+            peer_vg = _make_target(
+                sim, peer, VolumeGroups(), peer_vg_name, description, quota=vg["quota"], is_dedup=vg["is_dedup"]
             )
         local = _insert_session(
             arr, values["name"], SOURCE, vg, peer_rec, retention, external, values["rpo"], exposure, obj_id
@@ -183,7 +153,7 @@ class Sessions(Resource):
         peer, mirror = mirror_of(sim, arr, record)
         reachable = mirror is not None and peer.down is None and arr.down is None
         if "name" in values and values["name"] != record["name"]:
-            record["name"] = values["name"]
+            arr.store.update(SESSIONS, record, {"name": values["name"]})
             if reachable:
                 mirror["remote_replication_session_name"] = values["name"]
         for key in ("rpo", "retention_policy", "external_retention_policy", "target_exposure"):
@@ -235,7 +205,7 @@ def check_exposure(value):
 
 
 def _check_not_replicated(arr, vg, option):
-    session = volume_group_index(arr.store).get(vg["id"], {}).get("session")
+    session = session_of(arr.store, vg)
     if session is not None:
         raise bad_request(
             "%s: volume group %r on %r is already replicated by session %r"
@@ -358,16 +328,10 @@ def add_peer_volume(sim, arr, session, volume, name, obj_id=None):
         raise bad_request("replication_session: peer array %r is unreachable" % peer.name)
     target = _check_peer_volume_names(arr, peer, volume, name, peer.store.resolve(mirror["local_volume_group"]))
     if target is None:
-        target = Volumes().create(
-            sim,
-            peer,
-            {
-                "name": name,
-                "size": volume["size"],
-                "volume_group": mirror["local_volume_group"],
-                "description": "Synced by %s source machine" % arr.system_id,
-                "read_only": True,
-            },
+        description = "Synced by %s source machine" % arr.system_id
+        target = _make_target(
+            sim, peer, Volumes(), name, description, size=volume["size"], volume_group=mirror["local_volume_group"],
+            read_only=True,
         )
     pv = arr.store.insert(
         PEER_VOLUMES,
@@ -391,6 +355,11 @@ def add_peer_volume(sim, arr, session, volume, name, obj_id=None):
     )
     target["replication_peer_volume"] = ref(PEER_VOLUMES, back["id"])
     return pv
+
+
+def _make_target(sim, peer, resource, name, description, **values):
+    """The object on the peer array that receives a replicated one: a volume group or a volume."""
+    return resource.create(sim, peer, dict(values, name=name, description=description))
 
 
 def _check_peer_volume_names(arr, peer, volume, name, peer_vg):

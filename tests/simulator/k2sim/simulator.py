@@ -70,7 +70,7 @@ class Simulator:
         if len(ports) not in (0, len(names)):
             raise ValueError("give one port per array (%d), got %d" % (len(names), len(ports)))
         self.lock = threading.RLock()
-        self.scheduler = Scheduler(self.lock, self.changed)
+        self.scheduler = Scheduler(self.lock)
         self.arrays = {
             name: SimArray(name, "d%d" % (501 + i), bind, ports[i] if ports else 0) for i, name in enumerate(names)
         }
@@ -125,10 +125,6 @@ class Simulator:
     def run_due(self):
         self.scheduler.run_due()
 
-    def changed(self):
-        for arr in self.arrays.values():
-            arr.store.touch()
-
     # ---- arrays -----------------------------------------------------------------------------
     def array_by_host(self, host):
         for arr in self.arrays.values():
@@ -154,7 +150,6 @@ class Simulator:
                 arr.listener.close_connections()
             if mode is None and was is not None:
                 transitions.array_came_up(arr)
-            self.changed()
         log.info("array %s is %s", name, "up" if mode is None else "down (%s)" % mode)
 
     def set_up(self, name):

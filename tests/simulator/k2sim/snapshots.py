@@ -10,7 +10,7 @@ import math
 from k2sim import transitions
 from k2sim.errors import bad_request
 from k2sim.resource import Resource
-from k2sim.storage import now
+from k2sim.storage import now, snapshots_of
 from k2sim.schema import BOOL, INT, REF, RETENTION_POLICIES, SESSIONS, SNAPSHOTS, STR, VOLUME_GROUPS, Field, ref
 
 
@@ -46,6 +46,7 @@ class Snapshots(Resource):
     )
     patch_fields = ("short_name", "description", "retention_policy")
     unique_name = False  # short_name is unique per volume group instead
+    parent_refs = ("source",)
 
     def create(self, sim, arr, values, obj_id=None):
         store = arr.store
@@ -96,7 +97,7 @@ class Snapshots(Resource):
         if "short_name" in values and values["short_name"] != record["short_name"]:
             vg = arr.store.resolve(record["source"])
             _check_short_name(arr.store, vg, values["short_name"])
-            record["name"] = "%s:%s" % (vg["name"], values["short_name"])
+            values = dict(values, name="%s:%s" % (vg["name"], values["short_name"]))
         super().update(sim, arr, record, values)
 
     def delete(self, sim, arr, record):
@@ -120,7 +121,7 @@ def _check_can_replicate(session):
 
 
 def _check_short_name(store, vg, short_name):
-    for snap in store.where(SNAPSHOTS, source=ref(VOLUME_GROUPS, vg["id"])):
+    for snap in snapshots_of(store, vg):
         if snap["short_name"] == short_name:
             raise bad_request("short_name: volume group %r already has a snapshot named %r" % (vg["name"], short_name))
 
@@ -128,7 +129,7 @@ def _check_short_name(store, vg, short_name):
 def _finish(arr, vg, snap):
     if not snap["short_name"]:
         snap["short_name"] = "snap_%d" % snap["id"]
-    snap["name"] = "%s:%s" % (vg["name"], snap["short_name"])
+    arr.store.update(SNAPSHOTS, snap, {"name": "%s:%s" % (vg["name"], snap["short_name"])})
     snap["wwn"] = "0x0024f400%04x%08x" % (int(arr.system_id.lstrip("d") or 0) % 0x10000, snap["id"])
     vg["last_snapshot_creation_time"] = snap["creation_time"]
 
@@ -166,7 +167,7 @@ def _arrived(sim, arr, sid, snap_id):
             "replication_session": ref(SESSIONS, mirror["id"]),
         },
     )
-    taken = {s["short_name"] for s in peer.store.where(SNAPSHOTS, source=copy["source"])}
+    taken = {s["short_name"] for s in snapshots_of(peer.store, target_vg)}
     copy["short_name"] = (
         snap["short_name"] if snap["short_name"] not in taken else "%s_%d" % (snap["short_name"], copy["id"])
     )

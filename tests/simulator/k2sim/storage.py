@@ -4,22 +4,9 @@ import time
 
 from k2sim.errors import bad_request
 from k2sim.resource import Resource
-from k2sim.schema import (
-    BOOL,
-    INT,
-    PEER_VOLUME_GROUPS,
-    PEER_VOLUMES,
-    REF,
-    RETENTION_POLICIES,
-    RPO_HISTORY,
-    SESSIONS,
-    SNAPSHOTS,
-    STR,
-    VOLUME_GROUPS,
-    VOLUMES,
-    Field,
-    ref,
-    ref_id,
+from k2sim.schema import BOOL, INT, REF, STR, Field, ref
+from k2sim.schema import (  # resource paths
+    PEER_VOLUME_GROUPS, PEER_VOLUMES, RETENTION_POLICIES, RPO_HISTORY, SESSIONS, SNAPSHOTS, VOLUME_GROUPS, VOLUMES
 )
 
 
@@ -27,26 +14,37 @@ def now():
     return int(time.time())
 
 
-def volume_group_index(store):
-    """Per volume group id: volume count and size, snapshot count, and its replication session."""
-    cached = store.cache.get("vg_index")
-    if cached is not None:
-        return cached
-    index = {}
+def volumes_of(store, vg):
+    return store.children(VOLUMES, "volume_group", ref(VOLUME_GROUPS, vg["id"]))
 
-    def entry(vg_id):
-        return index.setdefault(vg_id, {"volumes": 0, "size": 0, "snapshots": 0, "session": None})
 
-    for vol in store.tables[VOLUMES].values():
-        item = entry(ref_id(vol["volume_group"]))
-        item["volumes"] += 1
-        item["size"] += vol["size"]
-    for snap in store.tables[SNAPSHOTS].values():
-        entry(ref_id(snap["source"]))["snapshots"] += 1
-    for session in store.tables[SESSIONS].values():
-        entry(ref_id(session["local_volume_group"]))["session"] = session
-    store.cache["vg_index"] = index
-    return index
+def snapshots_of(store, vg):
+    return store.children(SNAPSHOTS, "source", ref(VOLUME_GROUPS, vg["id"]))
+
+
+def session_of(store, vg):
+    """The replication session of volume group ``vg``, or None."""
+    sessions = store.children(SESSIONS, "local_volume_group", ref(VOLUME_GROUPS, vg["id"]))
+    return sessions[-1] if sessions else None
+
+
+def _session_link(name):
+    """A computed volume-group field copied from its session (None when it has none)."""
+
+    def compute(ctx, vg):
+        session = session_of(ctx.arr.store, vg)
+        return session[name] if session else None
+
+    return compute
+
+
+def _is_dedup(vg):
+    return bool(vg and vg.get("is_dedup"))
+
+
+def _session_ref(ctx, vg):
+    session = session_of(ctx.arr.store, vg)
+    return ref(SESSIONS, session["id"]) if session else None
 
 
 class VolumeGroups(Resource):
@@ -77,6 +75,14 @@ class VolumeGroups(Resource):
         "volumes_count": Field(INT),
         "volumes_logical_capacity": Field(INT),
         "volumes_provisioned_capacity": Field(INT),
+    }
+    computed = {
+        "volumes_count": lambda ctx, vg: len(volumes_of(ctx.arr.store, vg)),
+        "volumes_provisioned_capacity": lambda ctx, vg: sum(v["size"] for v in volumes_of(ctx.arr.store, vg)),
+        "snapshots_count": lambda ctx, vg: len(snapshots_of(ctx.arr.store, vg)),
+        "replication_session": _session_ref,
+        "replication_peer_volume_group": _session_link("replication_peer_volume_group"),
+        "replication_rpo_history": _session_link("replication_rpo_history"),
     }
     methods = ("GET", "POST", "PATCH", "DELETE")
     create_mandatory = ("name", "quota")
@@ -113,27 +119,16 @@ class VolumeGroups(Resource):
         super().update(sim, arr, record, values)
 
     def delete(self, sim, arr, record):
-        item = volume_group_index(arr.store).get(record["id"], {})
-        if item.get("session"):
+        session = session_of(arr.store, record)
+        if session is not None:
             raise bad_request(
                 "volume group %r is replicated by session %r: delete the session first"
-                % (record["name"], item["session"]["name"])
+                % (record["name"], session["name"])
             )
-        if item.get("volumes"):
-            raise bad_request("volume group %r still holds %d volume(s)" % (record["name"], item["volumes"]))
+        volumes = volumes_of(arr.store, record)
+        if volumes:
+            raise bad_request("volume group %r still holds %d volume(s)" % (record["name"], len(volumes)))
         super().delete(sim, arr, record)
-
-    def render(self, ctx, record):
-        out = super().render(ctx, record)
-        item = volume_group_index(ctx.arr.store).get(record["id"], {})
-        session = item.get("session")
-        out["volumes_count"] = item.get("volumes", 0)
-        out["volumes_provisioned_capacity"] = item.get("size", 0)
-        out["snapshots_count"] = item.get("snapshots", 0)
-        out["replication_session"] = ref(SESSIONS, session["id"]) if session else None
-        out["replication_peer_volume_group"] = session["replication_peer_volume_group"] if session else None
-        out["replication_rpo_history"] = session["replication_rpo_history"] if session else None
-        return out
 
 
 class Volumes(Resource):
@@ -151,6 +146,8 @@ class Volumes(Resource):
         "scsi_sn": Field(STR),
         "replication_peer_volume": Field(REF, PEER_VOLUMES),
     }
+    parent_refs = ("volume_group",)
+    computed = {"is_dedup": lambda ctx, vol: _is_dedup(ctx.arr.store.resolve(vol["volume_group"]))}
     methods = ("GET", "POST", "PATCH", "DELETE")
     create_mandatory = ("name", "size", "volume_group")
     create_optional = ("description", "read_only")
@@ -184,12 +181,6 @@ class Volumes(Resource):
             raise bad_request("volume %r has a replication peer volume: delete it first" % record["name"])
         super().delete(sim, arr, record)
 
-    def render(self, ctx, record):
-        out = super().render(ctx, record)
-        vg = ctx.arr.store.resolve(record["volume_group"])
-        out["is_dedup"] = bool(vg and vg.get("is_dedup"))
-        return out
-
 
 class RetentionPolicies(Resource):
     path = RETENTION_POLICIES
@@ -202,6 +193,7 @@ class RetentionPolicies(Resource):
         "hours": Field(INT),
         "snapshots_usage_count": Field(INT),
     }
+    computed = {"snapshots_usage_count": lambda ctx, policy: _snapshots_using(ctx.arr.store, policy)}
     methods = ("GET", "POST", "PATCH", "DELETE")
     create_mandatory = ("name", "num_snapshots", "weeks", "days", "hours")
     patch_fields = create_mandatory
@@ -223,13 +215,10 @@ class RetentionPolicies(Resource):
                 raise bad_request("retention policy %r is used by session %r" % (record["name"], session["name"]))
         super().delete(sim, arr, record)
 
-    def render(self, ctx, record):
-        out = super().render(ctx, record)
-        my_ref = ref(self.path, record["id"])
-        out["snapshots_usage_count"] = sum(
-            1 for s in ctx.arr.store.tables[SNAPSHOTS].values() if s.get("retention_policy") == my_ref
-        )
-        return out
+
+def _snapshots_using(store, policy):
+    my_ref = ref(RETENTION_POLICIES, policy["id"])
+    return sum(1 for s in store.tables[SNAPSHOTS].values() if s.get("retention_policy") == my_ref)
 
 
 def _check_non_negative(name, value):

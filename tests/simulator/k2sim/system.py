@@ -19,6 +19,7 @@ class SystemState(Resource):
         "replication_min_protocol_version": Field(INT),
     }
     unique_name = False
+    computed = {"current_user_role": lambda ctx, record: ctx.user.role if ctx.user else None}
 
     def defaults(self, sim, arr):
         return {
@@ -31,11 +32,6 @@ class SystemState(Resource):
             "replication_protocol_version": 6,
             "replication_min_protocol_version": 4,
         }
-
-    def render(self, ctx, record):
-        out = super().render(ctx, record)
-        out["current_user_role"] = ctx.user.role if ctx.user else None
-        return out
 
 
 class RpoHistory(Resource):

@@ -12,23 +12,11 @@ for folder in (HERE, os.path.dirname(HERE), INTEGRATION_DIR):
     if folder not in sys.path:
         sys.path.insert(0, folder)
 
-from harness import start_simulator  # noqa: E402
+from harness.fixtures import simulator_fixtures  # noqa: E402
 from k2sim_testlib import DELAY, Api  # noqa: E402
 
-
-@pytest.fixture(scope="session")
-def sim():
-    process = start_simulator(transition_delay=DELAY)
-    try:
-        yield process
-    finally:
-        process.stop()
-
-
-@pytest.fixture(autouse=True)
-def _reset(request):
-    if "sim" in request.fixturenames:
-        request.getfixturevalue("sim").reset()
+# "sim" (session) and "sim_reset" (autouse: reset before each test that uses "sim").
+sim_fixture, sim_reset_fixture = simulator_fixtures("sim", transition_delay=DELAY)
 
 
 @pytest.fixture

@@ -5,6 +5,8 @@ import time
 
 import requests
 
+from harness import session_body  # conftest.py puts tests/integration on sys.path
+
 DELAY = 0.05  # the suite's transition delay; tests that watch a pending transition raise it
 SESSIONS = "/replication/sessions"
 
@@ -62,17 +64,6 @@ def wait_for(predicate, timeout=5.0, interval=0.01, what="condition"):
         if time.monotonic() > deadline:
             raise AssertionError("timed out waiting for %s" % what)
         time.sleep(interval)
-
-
-def session_body(name="s1", vg_id=5101, peer_id=1, rpo=300, **extra):
-    body = {
-        "name": name,
-        "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/%d" % peer_id},
-        "local_volume_group": {"ref": "/volume_groups/%d" % vg_id},
-        "rpo": rpo,
-    }
-    body.update(extra)
-    return body
 
 
 def create_pair(a, b, name="s1", **extra):

@@ -2,6 +2,7 @@
 the 400s for unknown fields, modifiers and numeric modifiers on strings."""
 
 import pytest
+from k2sim_testlib import create_pair
 
 
 def make_snapshots(client, count):
@@ -158,3 +159,41 @@ def test_system_state_is_a_one_hit_list_and_an_object(a, api):
     state = a.ok("GET", "/system/state/1")
     assert (state["state"], state["system_name"], state["current_user_role"]) == ("ONLINE", "k2-a", "admin")
     assert api("k2-b", "monitor").ok("GET", "/system/state/1")["current_user_role"] == "read_only"
+
+
+def test_fields_worked_out_on_read_filter_sort_and_page_as_shown(sim, a, b, api):
+    """Lists filter and sort on the values GET shows, also for the fields computed when read, and
+    render only the page they return."""
+    src = create_pair(a, b, "s1", vg_id=5102)[0]
+    for short_name, policy in (("one", None), ("two", 5)):
+        body = {"source": {"ref": "/volume_groups/5101"}, "short_name": short_name}
+        if policy:
+            body["retention_policy"] = {"ref": "/retention_policies/%d" % policy}
+        a.ok("POST", "/snapshots", body)
+    shown = {vg["name"]: vg for vg in a.ok("GET", "/volume_groups")["hits"]}
+    counts = {name: (vg["volumes_count"], vg["snapshots_count"]) for name, vg in shown.items()}
+    assert counts == {"vg_oracle_prod": (3, 2), "vg_sql_prod": (2, 0), "vg_web_prod": (1, 0)}
+    for field in ("volumes_count", "volumes_provisioned_capacity", "snapshots_count"):
+        for value in {vg[field] for vg in shown.values()}:
+            expected = sorted(name for name, vg in shown.items() if vg[field] == value)
+            assert names_for(a, "/volume_groups", **{field: value}) == expected, (field, value)
+        for order in ("asc", "desc"):
+            expected = sorted(shown, key=lambda name, f=field: (shown[name][f], shown[name]["id"]), reverse=order == "desc")
+            params = {"__sort": field, "__sort_order": order, "__fields": "name", "__limit": 1}
+            pages = [a.ok("GET", "/volume_groups", params=dict(params, __offset=i))["hits"] for i in range(3)]
+            assert [page[0]["name"] for page in pages] == expected, (field, order)
+    assert names_for(a, "/volume_groups", replication_session=src["id"]) == ["vg_sql_prod"]
+    assert names_for(a, "/volume_groups", **{"replication_rpo_history.ref": src["replication_rpo_history"]["ref"]}) == [
+        "vg_sql_prod"
+    ]
+    assert names_for(a, "/volume_groups", replication_peer_volume_group__prefix="/") == ["vg_sql_prod"]
+    assert names_for(a, is_dedup="false") == ["web_content_01"]
+    assert names_for(a, "/retention_policies", snapshots_usage_count=1) == ["Best_Effort_Retention"]
+    assert names_for(a, "/replication/peer_k2arrays", system_id="d502", mgmt_connectivity_state="ok") == ["k2-b"]
+    sim.down("k2-b")
+    try:
+        assert names_for(a, "/replication/peer_k2arrays", mgmt_connectivity_state="disconnected") == ["k2-b"]
+    finally:
+        sim.up("k2-b")
+    assert a.ok("GET", "/system/state", params={"current_user_role": "admin"})["total"] == 1
+    assert api("k2-a", "monitor").ok("GET", "/system/state", params={"current_user_role": "admin"})["total"] == 0

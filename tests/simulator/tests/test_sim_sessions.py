@@ -377,6 +377,16 @@ def test_patch_rename_to_an_existing_name_is_rejected(a, b):
     assert response.status_code == 400 and "already exists" in response.json()["error_msg"]
 
 
+def test_a_renamed_peer_session_frees_its_name_on_the_peer(a, b):
+    tgt = create_pair(a, b, name="one")[1]
+    b.ok("PATCH", url(tgt["id"]), {"name": "dr_copy"})
+    response = a.post(SESSIONS, session_body("two", vg_id=5102, remote_replication_session_name="dr_copy"))
+    assert response.status_code == 400 and "already exists on peer" in response.json()["error_msg"]
+    two = a.ok("POST", SESSIONS, session_body("two", vg_id=5102, remote_replication_session_name="remote_one"))
+    assert b.one(SESSIONS, name="remote_one")["id"] == two["remote_replication_session_id"]
+    assert b.one(SESSIONS, name="dr_copy")["id"] == tgt["id"]
+
+
 # ---- peer volumes and replication snapshots ---------------------------------------------------
 def test_auto_configure_peer_volumes_makes_the_target_volumes(a, b):
     src, tgt = create_pair(a, b, auto_configure_peer_volumes="True")

@@ -2,6 +2,7 @@
 duplicates, references, DELETE 204, 404 and 405, and discovery."""
 
 import pytest
+from k2sim_testlib import session_body
 
 GIB = 1024 * 1024
 
@@ -110,6 +111,21 @@ def test_patch_rejects_unknown_and_read_only_fields_and_duplicates(a):
     assert a.ok("PATCH", "/volume_groups/5101", {"name": "vg_oracle_prod"})["name"] == "vg_oracle_prod"
 
 
+def test_names_are_taken_and_freed_by_renames_and_deletes(a):
+    first = a.ok("POST", "/volume_groups", {"name": "vg_first", "quota": 0})
+    a.ok("PATCH", "/volume_groups/%d" % first["id"], {"name": "vg_second"})
+    assert a.one("/volume_groups", name="vg_second")["id"] == first["id"]
+    again = a.ok("POST", "/volume_groups", {"name": "vg_first", "quota": 0})  # the old name is free again
+    for response in (
+        a.post("/volume_groups", {"name": "vg_second", "quota": 0}),
+        a.patch("/volume_groups/%d" % again["id"], {"name": "vg_second"}),
+    ):
+        assert response.status_code == 400 and "'vg_second' already exists" in response.json()["error_msg"]
+    a.ok("DELETE", "/volume_groups/%d" % first["id"])
+    second = a.ok("POST", "/volume_groups", {"name": "vg_second", "quota": 0})  # free after the delete
+    assert a.one("/volume_groups", name="vg_second")["id"] == second["id"]
+
+
 @pytest.mark.parametrize(
     "method, path, status",
     [
@@ -181,30 +197,13 @@ def test_peer_arrays_point_at_each_other(a, b, sim):
         "",
         40000,
     )
-    response = a.post(
-        "/replication/sessions",
-        {
-            "name": "far",
-            "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/%d" % other["id"]},
-            "local_volume_group": {"ref": "/volume_groups/5101"},
-            "rpo": 300,
-        },
-    )
+    response = a.post("/replication/sessions", session_body("far", peer_id=other["id"]))
     assert response.status_code == 400 and "not connected" in response.json()["error_msg"]
     a.ok("DELETE", "/replication/peer_k2arrays/%d" % other["id"])
 
 
 def test_objects_in_use_cannot_be_deleted(a, b):
-    a.ok(
-        "POST",
-        "/replication/sessions",
-        {
-            "name": "s",
-            "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/1"},
-            "local_volume_group": {"ref": "/volume_groups/5103"},
-            "rpo": 60,
-        },
-    )
+    a.ok("POST", "/replication/sessions", session_body("s", vg_id=5103, rpo=60))
     for path, message in (
         ("/volume_groups/5103", "replicated by session"),
         ("/retention_policies/6", "used by session"),
