@@ -38,6 +38,7 @@ author:
   - kaminario.k2 maintainers (@kaminario)
 extends_documentation_fragment:
   - kaminario.k2.connection
+  - kaminario.k2.connection.action_group
 attributes:
   check_mode:
     description:
@@ -48,11 +49,6 @@ attributes:
       - Returns the managed fields and the state of the session before and after the run (in check
         mode, the predicted after).
     support: full
-  action_group:
-    description: Use C(group/kaminario.k2.k2) in C(module_defaults) to set the connection options once.
-    support: full
-    membership:
-      - kaminario.k2.k2
 options:
   name:
     description:
