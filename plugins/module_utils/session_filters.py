@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
 
 SESSIONS_PATH = "/replication/sessions"
@@ -71,9 +72,6 @@ MODIFIERS_BY_TYPE = {
 }
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
-
-# The API takes at most this many objects per page and this many ids per id__in query.
-MAX_PAGE = 100
 
 
 class FilterError(K2Error):
@@ -263,7 +261,7 @@ def _split_ref(ref):
 
 def name_lookups(sessions):
     """Plan the name resolution: [(path, params)], one list query per resource type and per
-    MAX_PAGE ids (batched id__in), covering every distinct id the sessions reference."""
+    PAGE_SIZE ids (batched id__in, one page each), covering every distinct id the sessions reference."""
     ids_by_path = {}
     for session in sessions:
         for fname in REFERENCE_PATHS:
@@ -275,8 +273,8 @@ def name_lookups(sessions):
     lookups = []
     for path in sorted(ids_by_path):
         ids = sorted(ids_by_path[path], key=lambda i: (len(i), i))
-        for start in range(0, len(ids), MAX_PAGE):
-            chunk = ids[start:start + MAX_PAGE]
+        for start in range(0, len(ids), PAGE_SIZE):
+            chunk = ids[start:start + PAGE_SIZE]
             lookups.append((path, {"id__in": ",".join(chunk), "__fields": "id,name"}))
     return lookups
 
