@@ -18,8 +18,6 @@ from ansible_collections.kaminario.k2.plugins.module_utils.transport import (
     K2Transport,
 )
 
-CONNECTION_OPTIONS = ("host", "username", "password", "validate_certs", "ca_path", "timeout")
-
 
 def k2_argument_spec(**module_options):
     """The connection options (doc fragment kaminario.k2.connection) merged with the module's own."""

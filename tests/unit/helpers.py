@@ -97,11 +97,11 @@ def basic_auth(username=USERNAME, password=PASSWORD):
     return "Basic " + base64.b64encode(("%s:%s" % (username, password)).encode()).decode()
 
 
-class _RecordingTime:
-    """Stands in for the transport's `time`: sleeps are recorded (and advance the clock), not slept."""
+class RecordingTime:
+    """Stands in for a module_utils file's `time`: sleeps are recorded (and advance the clock), not slept."""
 
-    def __init__(self):
-        self.now = 1000.0
+    def __init__(self, now=1000.0):
+        self.now = now
         self.sleeps = []
 
     def monotonic(self):
@@ -149,7 +149,7 @@ class ExpectedCalls:
         self.expected = []
         self.requests = []  # (method, url, body) of every request received
         self._next = 0
-        self._time = _RecordingTime()
+        self._time = RecordingTime()
         self._mock = None
         self._patch = None
 

@@ -9,7 +9,6 @@ from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaminario.k2.plugins.module_utils import k2_module
 from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
-    CONNECTION_OPTIONS,
     connect,
     handle_errors,
     k2_argument_spec,
@@ -176,6 +175,10 @@ def test_missing_requests_library(monkeypatch):
     with ExpectedCalls():
         result, failed = run_module(demo_main, connection_args(volume_group="5"))
     assert failed and "Failed to import the required Python library (requests)" in result["msg"]
+
+
+# The options of the doc fragment kaminario.k2.connection, in its order.
+CONNECTION_OPTIONS = ("host", "username", "password", "validate_certs", "ca_path", "timeout")
 
 
 def test_argument_spec():

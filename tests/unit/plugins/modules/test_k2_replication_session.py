@@ -11,7 +11,7 @@ import requests
 
 from ansible_collections.kaminario.k2.plugins.module_utils import session_apply
 from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session as module
-from ansible_collections.kaminario.k2.tests.unit.helpers import ExpectedCalls, connection_args, run_module
+from ansible_collections.kaminario.k2.tests.unit.helpers import ExpectedCalls, RecordingTime, connection_args, run_module
 
 SESSIONS = "/replication/sessions"
 S7 = SESSIONS + "/7"
@@ -21,25 +21,17 @@ POL = {"ref": "/retention_policies/5"}
 EXT = {"ref": "/retention_policies/6"}
 
 
-class FakeTime:
-    """The applier's clock and sleep: sleeps are recorded and advance the clock."""
-
-    def __init__(self):
-        self.now = 500.0
-        self.sleeps = []
-
-    def monotonic(self):
-        return self.now
+class FakeTime(RecordingTime):
+    """The applier's clock and sleep; it must never be asked to sleep for nothing."""
 
     def sleep(self, seconds):
         assert seconds > 0
-        self.sleeps.append(seconds)
-        self.now += seconds
+        super().sleep(seconds)
 
 
 @pytest.fixture(autouse=True)
 def clock():
-    fake = FakeTime()
+    fake = FakeTime(now=500.0)
     with mock.patch.object(session_apply, "time", fake):
         yield fake
 
