@@ -80,6 +80,12 @@ def _id_of(collection, value, option):
     return int(obj_id)
 
 
+def reference_id(path, value, option):
+    """The id that `value` (an int, digits, a ref string or {"ref": ...}) gives for the collection at
+    `path`, or None when `value` is a name; K2ReferenceError naming `option` when it is unusable."""
+    return _id_of(_collection(path), value, option)
+
+
 def _object_path(path, obj_id):
     """/collection/ID for an id or a ref to that collection (not a name)."""
     collection = _collection(path)
@@ -161,6 +167,25 @@ class K2Api:
         collection = _collection(path)
         hits = _hits(self.transport.request("GET", collection, params={"name": name}), collection)
         return next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
+
+    def find_by_names(self, path, names):
+        """{name: object} for those of `names` that exist. One name costs one GET ?name=; more cost
+        one list request per PAGE_SIZE names (name__in). A name holding a comma cannot be an item of
+        the API's comma-separated list, so it is looked up on its own."""
+        names = list(dict.fromkeys(names))
+        alone = names if len(names) == 1 else [n for n in names if "," in n]
+        batched = [n for n in names if n not in alone]
+        found = {}
+        for name in alone:
+            obj = self.find_by_name(path, name)
+            if obj is not None:
+                found[name] = obj
+        wanted = set(batched)
+        for start in range(0, len(batched), PAGE_SIZE):
+            for obj in self.iterate(path, params={"name__in": batched[start:start + PAGE_SIZE]}):
+                if isinstance(obj, dict) and obj.get("name") in wanted:
+                    found[obj["name"]] = obj
+        return found
 
     def iterate(self, path, params=None, limit=None):
         """Generator over every object that `params` selects, page by page (__limit=100 / __offset)."""

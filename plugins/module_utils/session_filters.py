@@ -9,53 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE
+from ansible_collections.kaminario.k2.plugins.module_utils.references import id_lookups
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
-
-SESSIONS_PATH = "/replication/sessions"
-
-# The vendor's field list for replication/sessions (shared/k2-api/replication-sessions.md).
-INT, BOOL, STR, REF = "int", "bool", "string", "reference"
-SESSION_FIELDS = {
-    "common_snapshots_count": INT,
-    "current_role": STR,
-    "current_snapshot": STR,
-    "current_snapshot_progress": INT,
-    "estimated_remaining_time": INT,
-    "external_retention_policy": REF,
-    "id": INT,
-    "latest_replicated_snapshot": REF,
-    "local_volume_group": REF,
-    "name": STR,
-    "next_snapshot": STR,
-    "primary": BOOL,
-    "remote_replication_session_id": INT,
-    "remote_replication_session_name": STR,
-    "replication_peer_k2array": REF,
-    "replication_peer_volume_group": REF,
-    "replication_rpo_history": REF,
-    "restored_snapshot": STR,
-    "retention_policy": REF,
-    "rpo": INT,
-    "state": STR,
-    "stopped": BOOL,
-    "suspend_reason": STR,
-    "suspend_reason_code": STR,
-    "target_exposure": STR,
-}
-
-# Where each reference field points (API paths, relative to /api/v2).
-REFERENCE_PATHS = {
-    "external_retention_policy": "/retention_policies",
-    "latest_replicated_snapshot": "/snapshots",
-    "local_volume_group": "/volume_groups",
-    "replication_peer_k2array": "/replication/peer_k2arrays",
-    "replication_peer_volume_group": "/replication/peer_volume_groups",
-    "replication_rpo_history": "/replication/rpo_history",
-    "retention_policy": "/retention_policies",
-}
-# rpo_history records have no name, so there is nothing to resolve for them.
-NAMELESS_REFERENCES = frozenset(["replication_rpo_history"])
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (  # noqa: F401 (SESSIONS_PATH: re-exported)
+    BOOL,
+    INT,
+    NAMELESS_REFERENCES,
+    REF,
+    REFERENCE_PATHS,
+    SESSION_FIELDS,
+    SESSIONS_PATH,
+    STR,
+    split_ref,
+)
 
 MODIFIERS = ("contains", "contains_some", "gt", "lt", "gte", "lte", "neq", "in", "m_eq", "prefix", "regexp")
 NUMERIC_MODIFIERS = frozenset(["gt", "lt", "gte", "lte"])
@@ -249,34 +215,10 @@ def build_query(name=None, filters=None, sort=None, fields=None, limit=None):
 # ---- name resolution -------------------------------------------------------------------------
 
 
-def _split_ref(ref):
-    """'/replication/peer_k2arrays/1' -> ('/replication/peer_k2arrays', '1'); None when not a ref."""
-    if isinstance(ref, dict):
-        ref = ref.get("ref")
-    if not isinstance(ref, str) or "/" not in ref.strip("/"):
-        return None
-    path, obj_id = ref.rstrip("/").rsplit("/", 1)
-    return (path, obj_id) if path and obj_id else None
-
-
 def name_lookups(sessions):
     """Plan the name resolution: [(path, params)], one list query per resource type and per
     PAGE_SIZE ids (batched id__in, one page each), covering every distinct id the sessions reference."""
-    ids_by_path = {}
-    for session in sessions:
-        for fname in REFERENCE_PATHS:
-            if fname in NAMELESS_REFERENCES:
-                continue
-            parsed = _split_ref(session.get(fname))
-            if parsed:
-                ids_by_path.setdefault(parsed[0], dict())[parsed[1]] = None
-    lookups = []
-    for path in sorted(ids_by_path):
-        ids = sorted(ids_by_path[path], key=lambda i: (len(i), i))
-        for start in range(0, len(ids), PAGE_SIZE):
-            chunk = ids[start:start + PAGE_SIZE]
-            lookups.append((path, {"id__in": ",".join(chunk), "__fields": "id,name"}))
-    return lookups
+    return id_lookups(session.get(f) for session in sessions for f in REFERENCE_PATHS if f not in NAMELESS_REFERENCES)
 
 
 def add_names(sessions, objects_by_path):
@@ -291,6 +233,6 @@ def add_names(sessions, objects_by_path):
         for fname in REFERENCE_PATHS:
             if fname in NAMELESS_REFERENCES or fname not in session:
                 continue
-            parsed = _split_ref(session[fname])
+            parsed = split_ref(session[fname])
             session[fname + "_name"] = names.get(parsed) if parsed else None
     return sessions

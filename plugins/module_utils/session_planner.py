@@ -14,13 +14,27 @@ the API returns it, or None.
 
 from __future__ import annotations
 
-import re
 from collections import deque, namedtuple
 
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
-from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
-    REFERENCE_PATHS as SESSION_REFERENCE_PATHS,
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
+    CREATE_FIELDS,
+    DIFF_FIELDS,
+    EXPOSURES,
+    IMMUTABLE_FIELDS,
+    LATEST,
+    MANDATORY_ON_CREATE,
+    OPTION_REFERENCE_PATHS as REFERENCE_PATHS,
+    PEER_FAILED_OVER,
     SESSIONS_PATH,
+    SOURCE,
+    STATES,
+    TARGET,
+    TRANSITION_OPTIONS,
+    UNSHOWN_FIELDS,
+    WRITABLE_FIELDS,
+    exposure_spelling,
+    ref_string,
 )
 
 Action = namedtuple("Action", "name method path body wait_state")
@@ -29,39 +43,7 @@ Plan = namedtuple("Plan", "actions after")
 # The path of a session that does not exist yet: the applier puts in the id the POST returned.
 NEW_SESSION_ID = "(new)"
 
-# Reference options and the resource each points to.
-REFERENCE_PATHS = dict(
-    (f, SESSION_REFERENCE_PATHS[f])
-    for f in ("replication_peer_k2array", "local_volume_group", "retention_policy", "external_retention_policy")
-)
-REFERENCE_PATHS["restored_snapshot"] = SESSION_REFERENCE_PATHS["latest_replicated_snapshot"]
-LATEST = "latest"
-
-MANDATORY_ON_CREATE = ("replication_peer_k2array", "local_volume_group", "rpo")
-CREATE_FIELDS = (
-    "replication_peer_k2array", "local_volume_group", "rpo", "retention_policy", "external_retention_policy",
-    "target_exposure", "remote_replication_session_name", "replication_peer_volume_group_name",
-    "auto_configure_peer_volumes",
-)
-# Fields a PATCH may change after creation (contract.md), apart from state and name.
-WRITABLE_FIELDS = ("rpo", "retention_policy", "external_retention_policy", "target_exposure")
-# Fixed at creation and shown by the API, so a difference can be seen and refused.
-# auto_configure_peer_volumes is not returned and replication_peer_volume_group_name is shown only as
-# a ref to the peer group: both apply on create only.
-IMMUTABLE_FIELDS = ("local_volume_group", "replication_peer_k2array", "remote_replication_session_name")
-# The create-only fields the API never shows back: not part of a predicted session.
-UNSHOWN_FIELDS = ("replication_peer_volume_group_name", "auto_configure_peer_volumes")
-# What the diff shows: the fields the module manages, plus state.
-DIFF_FIELDS = (
-    "name", "replication_peer_k2array", "local_volume_group", "rpo", "retention_policy",
-    "external_retention_policy", "target_exposure", "remote_replication_session_name", "state",
-)
-# Options that go with a transition, sent on the hop that reaches the requested state.
-TRANSITION_OPTIONS = ("snapshot_wwn", "offline_initial_sync", "restored_snapshot")
-
-STATES = ("in_sync", "suspended", "idle", "failed_over")
-SOURCE, TARGET = "source", "target"
-# The allowed moves over (state, current_role) nodes (contract.md). Order = preference on ties.
+# The allowed moves over (state, current_role) nodes. Order = preference on ties.
 MOVES = {
     ("idle", SOURCE): (("in_sync", SOURCE),),
     ("in_sync", SOURCE): (("suspended", SOURCE),),
@@ -71,8 +53,6 @@ MOVES = {
     ("failed_over", TARGET): (("in_sync", SOURCE), ("idle", TARGET)),
 }
 
-# target_exposure as the API spells it.
-EXPOSURES = ("unmapped", "Read Only", "Mapped - Not Exposed")
 RPO_STEP, RPO_MINUTE = 300, 60
 
 
@@ -80,24 +60,9 @@ class PlanError(K2Error):
     """The desired state cannot be planned; raised before any write."""
 
 
-def exposure_key(value):
-    """'Mapped - Not Exposed', 'mapped_not_exposed' and 'MAPPED NOT EXPOSED' all compare equal."""
-    return re.sub(r"[\s_-]+", " ", str(value).strip().lower())
-
-
-_EXPOSURE_SPELLING = dict((exposure_key(e), e) for e in EXPOSURES)
-
-
-def exposure_spelling(value):
-    """The API's spelling of a target_exposure value (unknown values are kept as they are)."""
-    return _EXPOSURE_SPELLING.get(exposure_key(value), value)
-
-
-def ref_string(value):
-    """A reference as a ref string: {"ref": "/x/1"} -> "/x/1"; None stays None."""
-    if isinstance(value, dict):
-        return value.get("ref")
-    return value
+class RoleMismatch(PlanError):
+    """The session is on the other side of its pair than declared (the pair was failed over and
+    reversed): nothing is planned for it."""
 
 
 def to_int(value):
@@ -127,7 +92,7 @@ def canonical(field, value):
     if field == "rpo":
         return to_int(value)
     if field == "target_exposure":
-        return exposure_spelling(value)
+        return exposure_spelling(value) or value
     if field in ("auto_configure_peer_volumes", "offline_initial_sync"):
         return to_bool(value)
     return value
@@ -149,13 +114,20 @@ def validate(desired):
             raise PlanError("rpo must be 60 (1 minute) or a positive multiple of 300 (5 minutes), in seconds; got %r"
                             % (rpo,))
     exposure = desired.get("target_exposure")
-    if exposure is not None and exposure_key(exposure) not in _EXPOSURE_SPELLING:
-        raise PlanError("target_exposure must be one of %s; got %r" % (", ".join(EXPOSURES), exposure))
+    if exposure is not None and exposure_spelling(exposure) is None:
+        raise PlanError("target_exposure must be one of %s (case, spaces, hyphens and underscores do not matter); "
+                        "got %r" % (", ".join(EXPOSURES), exposure))
+    new_name = desired.get("new_name")
+    if new_name is not None and not str(new_name).strip():
+        raise PlanError("new_name must not be empty")
     requested = desired.get("replication_state")
     if requested is not None and requested not in STATES:
         raise PlanError("replication_state must be one of %s; got %r" % (", ".join(STATES), requested))
+    role = desired.get("current_role")
+    if role is not None and role not in (SOURCE, TARGET):
+        raise PlanError("current_role must be %s or %s; got %r" % (SOURCE, TARGET, role))
     if desired.get("state", "present") == "absent":
-        given = [o for o in ("replication_state",) + TRANSITION_OPTIONS if desired.get(o) is not None]
+        given = [o for o in ("replication_state", "new_name") + TRANSITION_OPTIONS if desired.get(o) is not None]
         if given:
             raise PlanError("%s cannot be used with state=absent (the session is stopped and deleted)"
                             % ", ".join(given))
@@ -240,15 +212,18 @@ def transition_path(start, goal):
     return None
 
 
-def _transitions(name, path, start, goal, extras, deleting=False):
+def _transitions(name, path, start, goal, extras=None, deleting=False):
+    """The transition actions from `start` to `goal` and the node they end on. `extras()` gives the
+    transition options, sent with the last hop: evaluated only when a hop is planned, so that
+    re-running a failover that is done asks nothing of the session (say, its latest snapshot)."""
     hops = transition_path(start, goal)
     if hops is None:
         raise _impossible(name, start, goal, deleting)
     actions = []
     for i, (state, _role) in enumerate(hops):
         body = {"state": state}
-        if i == len(hops) - 1:
-            body.update(extras)
+        if i == len(hops) - 1 and extras is not None:
+            body.update(extras())
         actions.append(Action("transition", "PATCH", path, body, state))
     return actions, (hops[-1] if hops else start)
 
@@ -271,26 +246,64 @@ def _transition_extras(desired, actual):
     return extras
 
 
+def check_role(desired, actual):
+    """Raise RoleMismatch when the declared current_role is not the session's side. Without a
+    declaration, any side is accepted."""
+    declared = desired.get("current_role")
+    if declared is None:
+        return
+    name = desired["name"]
+    if actual is None:
+        if declared == TARGET and desired.get("state", "present") != "absent":
+            raise PlanError(
+                "replication session %r does not exist and is declared current_role=target: a target-side session "
+                "is created by its source array when the pair is created there; create the pair on the source array"
+                % name)
+        return
+    role = node_of(actual)[1]
+    if role != declared:
+        raise RoleMismatch(
+            "replication session %r is declared current_role=%s but is the %s side of its pair (state %s): the pair "
+            "has been failed over and reversed. Nothing was changed. Declare current_role=%s to manage it on this "
+            "array as it is now, or fail it back first"
+            % (name, declared, role, actual.get("state"), role))
+
+
+def _refuse_resume(name, actual, goal):
+    """A source suspended because its peer failed over cannot be resumed: the array refuses while the
+    peer is failed over. Say so before any write (in check mode too) and what to do instead."""
+    if goal == "in_sync" and node_of(actual) == ("suspended", SOURCE) and \
+            actual.get("suspend_reason_code") == PEER_FAILED_OVER:
+        raise PlanError(
+            "cannot resume replication session %r: it is suspended because its peer session failed over "
+            "(suspend_reason_code %s), and the array refuses to resume it while the peer is failed over. Fail back "
+            "from the DR side instead: reverse the failed-over session on the peer array (replication_state: in_sync "
+            "there), let it sync, then fail over and reverse again to return to this direction"
+            % (name, PEER_FAILED_OVER))
+
+
 def plan(desired, actual):
     """Plan the ordered actions that take `actual` to `desired`, and predict the session after them
     (None when it ends absent). Raises PlanError before any write when that cannot be done."""
     validate(desired)
     name = desired["name"]
     requested = desired.get("replication_state")
+    check_role(desired, actual)
 
     if desired.get("state", "present") == "absent":
         if actual is None:
             return Plan([], None)
         path = session_path(actual["id"])
-        actions, _node = _transitions(name, path, node_of(actual), "idle", {}, deleting=True)
+        actions, _node = _transitions(name, path, node_of(actual), "idle", deleting=True)
         return Plan(actions + [Action("delete", "DELETE", path, None, None)], None)
 
+    new_name = desired.get("new_name")
     if actual is None:
         missing = [f for f in MANDATORY_ON_CREATE if desired.get(f) is None]
         if missing:
             raise PlanError("replication session %r does not exist; to create it, also give %s"
-                            % (name, ", ".join(missing)))
-        body = {"name": name}
+                            % (new_name or name, ", ".join(missing)))
+        body = {"name": new_name or name}
         body.update((f, _api_value(f, desired[f])) for f in CREATE_FIELDS if desired.get(f) is not None)
         actions = [Action("create", "POST", SESSIONS_PATH, body, None)]
         after = dict((k, v) for k, v in body.items() if k not in UNSHOWN_FIELDS)
@@ -307,7 +320,10 @@ def plan(desired, actual):
                 "state=absent (stopping replication), then create it again with the new %s."
                 % (field, name, ref_string(current), wanted, field))
         path = session_path(actual["id"])
-        body = dict(
+        body = {}
+        if new_name is not None and actual.get("name") != new_name:
+            body["name"] = new_name
+        body.update(
             (f, _api_value(f, desired[f])) for f in WRITABLE_FIELDS
             if desired.get(f) is not None and canonical(f, desired[f]) != canonical(f, actual.get(f))
         )
@@ -315,18 +331,26 @@ def plan(desired, actual):
         after = dict(actual)
         after.update(body)
         node = node_of(actual)
+        if requested is not None:
+            _refuse_resume(name, actual, requested)
 
     moves = []
     if requested is not None:
-        moves, node = _transitions(name, path, node, requested, _transition_extras(desired, actual))
+        moves, node = _transitions(name, path, node, requested, lambda: _transition_extras(desired, actual))
         actions.extend(moves)
     if actual is None or moves:
         after["state"], after["current_role"] = node
     return Plan(actions, after)
 
 
-def diff_view(session):
-    """The managed fields and state of a session, in canonical form, for a readable before/after diff."""
+def diff_view(session, names=None):
+    """The managed fields, side and state of a session in canonical form, for a readable diff.
+    `names` maps ref strings to object names: a reference shows as its name when it is known."""
     if not session:
         return {}
-    return dict((f, canonical(f, session[f])) for f in DIFF_FIELDS if f in session)
+    view = dict((f, canonical(f, session[f])) for f in DIFF_FIELDS if f in session)
+    if names:
+        for field in REFERENCE_PATHS:
+            if view.get(field) in names:
+                view[field] = names[view[field]]
+    return view

@@ -33,12 +33,16 @@ description:
     never repeated blindly: the module re-reads the session and continues from what is really there,
     so it never creates a session twice nor sends a change the array already took."
   - "Requests: a run that changes nothing costs one request when references are given as ids or
-    refs, and at most one more per reference given by name."
+    refs, and one more per resource type named (the two retention policies share one lookup)."
+  - This module is the one-session case of the engine of P(kaminario.k2.k2_replication_topology#module),
+    which converges every declared session of an array in one run.
 author:
   - kaminario.k2 maintainers (@kaminario)
 extends_documentation_fragment:
   - kaminario.k2.connection
   - kaminario.k2.connection.action_group
+  - kaminario.k2.session
+  - kaminario.k2.session.wait
 attributes:
   check_mode:
     description:
@@ -46,132 +50,16 @@ attributes:
     support: full
   diff_mode:
     description:
-      - Returns the managed fields and the state of the session before and after the run (in check
-        mode, the predicted after).
+      - Returns the managed fields, the side and the state of the session before and after the run
+        (in check mode, the predicted after), references by name. The names cost at most one more
+        request per resource type.
     support: full
-options:
-  name:
-    description:
-      - The name of the session on the array the task talks to.
-      - On the target array, the session that mirrors a source session is named after
-        O(remote_replication_session_name) (by default C(remote_<name>)).
-    type: str
-    required: true
-  state:
-    description:
-      - V(present) creates the session when it does not exist and updates the fields the task sets.
-      - V(absent) stops the session along the allowed transitions (for example V(in_sync) to
-        V(suspended) to V(idle)), then deletes it. A session that does not exist is left alone.
-      - A target-side session that is V(in_sync) or V(suspended) follows its source and cannot be
-        stopped from this side. O(state=absent) fails for it before any write; stop the session on the
-        source array first, or fail it over deliberately.
-    type: str
-    choices: [present, absent]
-    default: present
-  replication_peer_k2array:
-    description:
-      - The peer array the session replicates to, as a name, an id or a ref such as
-        C(/replication/peer_k2arrays/1).
-      - Needed to create the session. Fixed at creation.
-    type: str
-    aliases: [peer_array]
-  local_volume_group:
-    description:
-      - The local volume group to replicate, as a name, an id or a ref such as C(/volume_groups/5).
-      - Needed to create the session. Fixed at creation.
-    type: str
-    aliases: [volume_group]
-  rpo:
-    description:
-      - The recovery point objective, in seconds. V(60), or a multiple of V(300).
-      - Needed to create the session. Can be changed later.
-    type: int
-  retention_policy:
-    description:
-      - The local retention policy, as a name, an id or a ref such as C(/retention_policies/5).
-      - When a new session is created without it, the array uses its default policy.
-    type: str
-  external_retention_policy:
-    description:
-      - The retention policy of the replicated snapshots on the peer array, as a name, an id or a ref.
-      - When a new session is created without it, the array uses its default policy.
-    type: str
-  target_exposure:
-    description:
-      - How the replicated volumes are exposed on the peer array.
-      - Compared without regard to case or separators, and sent in the spelling shown here.
-    type: str
-    choices: [unmapped, Read Only, Mapped - Not Exposed]
-  remote_replication_session_name:
-    description:
-      - The name of the session the array creates on the peer array. The array's default is
-        C(remote_<name>).
-      - Fixed at creation.
-    type: str
-    aliases: [remote_session_name]
-  replication_peer_volume_group_name:
-    description:
-      - The name of the volume group the array creates on the peer array. The array's default is the
-        name of the local volume group.
-      - Used on create only. The session shows its peer group as a ref, not a name, so this option is
-        not compared on an existing session.
-    type: str
-    aliases: [peer_volume_group_name]
-  auto_configure_peer_volumes:
-    description:
-      - Let the array create the peer volumes.
-      - Used on create only. The API does not show it back, so it is not compared on an existing
-        session.
-    type: bool
-  replication_state:
-    description:
-      - The state the session must end in. Left out, the module does not touch the session's state.
-      - V(in_sync) starts (or resumes) replication. On a V(failed_over) target-side session, it
-        reverses the direction of replication, and the session becomes the source.
-      - V(suspended) pauses replication, V(idle) stops it.
-      - V(failed_over) fails over a target-side session (one whose C(current_role) is C(target)), so
-        that its copy becomes writable. It needs nothing from the source array and works while the
-        source array is down.
-      - A new session starts V(idle).
-    type: str
-    choices: [in_sync, suspended, idle, failed_over]
-  snapshot_wwn:
-    description:
-      - Sent with the transition that reaches O(replication_state) (the API's C(snapshot_wwn)).
-      - Nothing is sent when the session is already in that state.
-    type: str
-  offline_initial_sync:
-    description:
-      - Sent with the transition that reaches O(replication_state) (the API's C(offline_initial_sync)).
-      - Nothing is sent when the session is already in that state.
-    type: bool
-  restored_snapshot:
-    description:
-      - "The snapshot a failover restores, with O(replication_state=failed_over): a name, an id, a ref
-        such as C(/snapshots/428), or V(latest) for the session's C(latest_replicated_snapshot)."
-      - V(latest) costs no request. A name is looked up only when a failover is actually sent.
-    type: str
-  wait:
-    description:
-      - Wait until each transition has landed, polling the session by id.
-      - With V(false), the module still waits for the steps before the last one (the array needs
-        them done before the next), but returns as soon as the last transition is accepted.
-    type: bool
-    default: true
-  wait_timeout:
-    description:
-      - How many seconds the whole run may wait for transitions, all of them together.
-      - The module never sleeps past it, and fails naming the session, its current state and the
-        expected one when it runs out. The array may still carry the transition out; a later run
-        continues from where the session is.
-    type: int
-    default: 600
 notes:
   - Failover and reverse are deliberate and are only sent when O(replication_state) asks for them.
   - A transition on the source array is mirrored by the peer's session after a delay. The module waits
     only for the session it manages.
-  - "References given by name cost one request each, and only when the plan needs them: never for
-    O(state=absent), and for O(restored_snapshot) only when a failover is sent."
+  - "References given by name are looked up only when the plan needs them: never for O(state=absent),
+    and for O(restored_snapshot) only when a failover is sent."
 seealso:
   - module: kaminario.k2.k2_replication_session_info
 """
@@ -292,8 +180,9 @@ actions:
       body: {state: in_sync}
 diff:
   description:
-    - The managed fields and the state of the session before and after the run, references as ref
-      strings. An absent session is an empty dict.
+    - The managed fields, the side and the state of the session before and after the run,
+      references by name (a ref string when the object has no name or no longer exists). An absent
+      session is an empty dict.
   returned: when diff mode is on
   type: dict
   contains:
@@ -308,9 +197,10 @@ diff:
       returned: when diff mode is on
       sample:
         name: prod-db
-        replication_peer_k2array: /replication/peer_k2arrays/1
-        local_volume_group: /volume_groups/5
+        replication_peer_k2array: array-b
+        local_volume_group: prod-vg
         rpo: 300
+        current_role: source
         state: in_sync
 """
 
@@ -321,40 +211,21 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     handle_errors,
     k2_argument_spec,
 )
-from ansible_collections.kaminario.k2.plugins.module_utils.session_apply import (
-    SessionApplier,
+from ansible_collections.kaminario.k2.plugins.module_utils.session_apply import SessionApplier
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
+    SESSION_OPTIONS,
+    WAIT_OPTIONS,
     desired_state,
 )
 
-OPTIONS = dict(
-    name=dict(type="str", required=True),
-    state=dict(type="str", choices=["present", "absent"], default="present"),
-    replication_peer_k2array=dict(type="str", aliases=["peer_array"]),
-    local_volume_group=dict(type="str", aliases=["volume_group"]),
-    rpo=dict(type="int"),
-    retention_policy=dict(type="str"),
-    external_retention_policy=dict(type="str"),
-    target_exposure=dict(type="str", choices=["unmapped", "Read Only", "Mapped - Not Exposed"]),
-    remote_replication_session_name=dict(type="str", aliases=["remote_session_name"]),
-    replication_peer_volume_group_name=dict(type="str", aliases=["peer_volume_group_name"]),
-    auto_configure_peer_volumes=dict(type="bool"),
-    replication_state=dict(type="str", choices=["in_sync", "suspended", "idle", "failed_over"]),
-    snapshot_wwn=dict(type="str"),
-    offline_initial_sync=dict(type="bool"),
-    restored_snapshot=dict(type="str"),
-    wait=dict(type="bool", default=True),
-    wait_timeout=dict(type="int", default=600),
-)
-
-
 def main():
-    module = AnsibleModule(argument_spec=k2_argument_spec(**OPTIONS), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=k2_argument_spec(**SESSION_OPTIONS, **WAIT_OPTIONS), supports_check_mode=True)
     params = module.params
     if params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])
     with handle_errors(module):
         applier = SessionApplier(connect(module), wait=params["wait"], wait_timeout=params["wait_timeout"])
-        outcome = applier.converge(desired_state(params), check_mode=module.check_mode)
+        outcome = applier.converge(desired_state(params), check_mode=module.check_mode, diff=module._diff)
     result = dict(changed=outcome.changed, session=outcome.session, actions=outcome.actions)
     if module._diff:
         result["diff"] = dict(before=outcome.before, after=outcome.after)

@@ -215,11 +215,11 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     k2_argument_spec,
 )
 from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
-    SESSIONS_PATH,
     add_names,
     build_query,
     name_lookups,
 )
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SESSIONS_PATH
 
 OPTIONS = dict(
     name=dict(type="str"),

@@ -9,7 +9,8 @@ follows after a further delay:
 - target failed_over -> in_sync reverses replication: this side becomes source/primary, the peer
   target/not primary/in_sync;
 - target failed_over -> idle -> the peer becomes idle.
-A mirror update that cannot be delivered because either array is down is dropped, and the session it
+A mirror update is due once the transition lands: it is delivered even if the session is deleted
+in between. One that cannot be delivered because either array is down is dropped, and the session it
 was meant for shows ``suspended`` with suspend_reason_code ``link_down`` (if it was in_sync or
 suspended): at once when that array is up, or when it comes back up.
 """
@@ -101,15 +102,22 @@ def land(sim, arr, sid, requested, options):
         action = ("reverse",)
     else:  # failed_over -> idle on the target
         action = ("state", IDLE, None)
-    sim.schedule(lambda: _mirror(sim, arr, sid, action))
-
-
-def _mirror(sim, arr, sid, action):
-    s = arr.store.get(SESSIONS, sid)
-    if s is None:
-        return
+    # The mirror update is due from now on: it reaches the peer even if this session is deleted
+    # before it is delivered (a source stopped and deleted at once still leaves its target idle).
     peer, mirror = mirror_of(sim, arr, s)
-    if mirror is None:
+    link = (peer.name, mirror["id"], s["current_role"]) if mirror is not None else None
+    sim.schedule(lambda: _mirror(sim, arr, sid, action, link))
+
+
+def _mirror(sim, arr, sid, action, link):
+    if link is None:
+        return
+    peer = sim.arrays.get(link[0])
+    mirror = peer.store.get(SESSIONS, link[1]) if peer is not None else None
+    if mirror is None or mirror["remote_replication_session_id"] != sid:
+        return
+    s = arr.store.get(SESSIONS, sid)
+    if s is not None and mirror_of(sim, arr, s)[1] is not mirror:
         return
     if arr.down is not None or peer.down is not None:
         deliver_failed(peer, mirror)
@@ -117,7 +125,7 @@ def _mirror(sim, arr, sid, action):
     if action[0] == "reverse":
         mirror["current_role"], mirror["primary"] = TARGET, False
         set_state(mirror, IN_SYNC)
-    elif not (mirror["current_role"] == TARGET and mirror["state"] == FAILED_OVER and s["current_role"] == SOURCE):
+    elif not (mirror["current_role"] == TARGET and mirror["state"] == FAILED_OVER and link[2] == SOURCE):
         # A source's change never undoes its target's failover (it can only happen across a link loss).
         set_state(mirror, action[1], action[2])
 

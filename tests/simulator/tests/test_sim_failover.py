@@ -119,3 +119,20 @@ def test_a_transition_lands_while_its_array_is_down(sim, a, b):
     sim.advance(1)
     sim.up("k2-a")
     assert state_of(a, s) == "suspended"
+
+
+def test_a_stop_reaches_the_target_although_the_source_is_deleted_before_it_arrives(sim, a, b):
+    # Removing a pair: stop the source, delete it at once; the stop was due and still reaches the
+    # target, which can then be deleted (no half left suspended and undeletable).
+    s, t = in_sync_pair(sim, a, b)
+    transition(a, s, "suspended")
+    settle(a, b, s, t, "suspended", "suspended")
+    sim.manual_clock(True)
+    a.ok("PATCH", url(s), {"state": "idle"})
+    sim.advance(1)  # the stop lands on the source; its mirror update is due
+    assert state_of(a, s) == "idle" and state_of(b, t) == "suspended"
+    a.ok("DELETE", url(s), status=204)
+    sim.advance(1)
+    assert state_of(b, t) == "idle"
+    b.ok("DELETE", url(t), status=204)
+    assert b.ok("GET", SESSIONS)["total"] == 0 and a.ok("GET", SESSIONS)["total"] == 0

@@ -436,8 +436,13 @@ def test_diff_view_is_normalised_and_limited_to_managed_fields():
         "external_retention_policy": "/retention_policies/6",
         "target_exposure": "Read Only",
         "remote_replication_session_name": "remote_s1",
+        "current_role": "source",
         "state": "idle",
     }
+    # With names known, references show as names; an unknown ref stays as it is.
+    named = diff_view(session(), {"/volume_groups/5": "vg_oracle_prod", "/retention_policies/5": "Best_Effort"})
+    assert (named["local_volume_group"], named["retention_policy"], named["external_retention_policy"]) == (
+        "vg_oracle_prod", "Best_Effort", "/retention_policies/6")
     assert diff_view(None) == {}
 
 

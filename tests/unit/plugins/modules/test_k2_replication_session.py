@@ -58,23 +58,41 @@ def by_name(calls, *found):
     calls.add("GET", SESSIONS, query={"name": "s1"}, json=hits(*found))
 
 
+# The names of the objects sess() points to, as a diff shows them.
+NAMES = {PEER["ref"]: "array-b", VG["ref"]: "vg1", POL["ref"]: "Best_Effort", EXT["ref"]: "Replication"}
+
+
 def view(session):
-    """The diff view of a session (references as ref strings, rpo an int)."""
+    """The diff view of a session (references by name, rpo an int)."""
     keys = ("name", "replication_peer_k2array", "local_volume_group", "rpo", "retention_policy",
-            "external_retention_policy", "target_exposure", "remote_replication_session_name", "state")
+            "external_retention_policy", "target_exposure", "remote_replication_session_name", "current_role",
+            "state")
     out = {}
     for key in keys:
         if key in session:
             value = session[key]
-            out[key] = value["ref"] if isinstance(value, dict) else int(value) if key == "rpo" else value
+            out[key] = NAMES[value["ref"]] if isinstance(value, dict) else int(value) if key == "rpo" else value
     return out
+
+
+def expect_names(calls, *refs):
+    """The lookups a diff costs for the names of `refs` not resolved earlier in the run: one list
+    request per resource type, by id."""
+    by_path = {}
+    for ref in refs:
+        path, _sep, obj_id = ref["ref"].rpartition("/")
+        by_path.setdefault(path, set()).add(obj_id)
+    for path in sorted(by_path):
+        ids = sorted(by_path[path], key=lambda i: (len(i), i))
+        calls.add("GET", path, query={"id__in": ",".join(ids), "__fields": "id,name", "__limit": 100, "__offset": 0},
+                  json=hits(*[{"id": int(i), "name": NAMES["%s/%s" % (path, i)]} for i in ids]))
 
 
 def act(name, method, path, body=None):
     return dict(name=name, method=method, path=path, body=body)
 
 
-def run(check_mode=False, diff_mode=True, **module_args):
+def run(check_mode=False, diff_mode=False, **module_args):
     return run_module(module, connection_args(name="s1", **module_args), check_mode=check_mode, diff_mode=diff_mode)
 
 
@@ -99,7 +117,8 @@ def test_create_and_start_with_names(clock):
         calls.add("PATCH", S7, body={"state": "in_sync"}, json=created)  # answered before it lands
         calls.add("GET", S7, json=sess(state="idle"))
         calls.add("GET", S7, json=sess(state="in_sync"))
-        result, failed = run(peer_array="array-b", volume_group="vg1", rpo=300,
+        expect_names(calls, POL, EXT)
+        result, failed = run(diff_mode=True, peer_array="array-b", volume_group="vg1", rpo=300,
                              target_exposure="Mapped - Not Exposed", replication_state="in_sync")
     assert not failed, result
     assert result["changed"] is True
@@ -116,7 +135,8 @@ def test_create_and_start_with_names(clock):
 def test_create_in_check_mode_sends_no_write():
     with ExpectedCalls() as calls:
         by_name(calls)
-        result, failed = run(check_mode=True, replication_state="suspended", **BY_REF)
+        expect_names(calls, PEER, VG, POL, EXT)
+        result, failed = run(check_mode=True, diff_mode=True, replication_state="suspended", **BY_REF)
     assert not failed, result
     new = SESSIONS + "/(new)"
     assert result["changed"] is True
@@ -189,7 +209,8 @@ def test_noop_with_ids_and_refs_costs_one_request(check_mode):
     actual = sess(state="in_sync", target_exposure="read only")
     with ExpectedCalls() as calls:
         by_name(calls, actual)
-        result, failed = run(check_mode=check_mode, replication_state="in_sync", target_exposure="Read Only",
+        expect_names(calls, PEER, VG, POL, EXT)
+        result, failed = run(check_mode=check_mode, diff_mode=True, replication_state="in_sync", target_exposure="Read Only",
                              remote_replication_session_name="remote_s1", auto_configure_peer_volumes=True,
                              **BY_REF)
     assert not failed, result
@@ -216,7 +237,8 @@ def test_update_is_one_patch_with_only_the_differing_fields(check_mode):
         by_name(calls, before)
         if not check_mode:
             calls.add("PATCH", S7, body=body, json=after)
-        result, failed = run(check_mode=check_mode, rpo=1200, target_exposure="unmapped", retention_policy="5",
+        expect_names(calls, PEER, VG, POL, EXT)
+        result, failed = run(check_mode=check_mode, diff_mode=True, rpo=1200, target_exposure="unmapped", retention_policy="5",
                              local_volume_group="/volume_groups/5")
     assert not failed, result
     assert result["changed"] is True
@@ -263,7 +285,8 @@ def test_in_sync_to_idle_is_suspend_then_stop(check_mode, clock):
             calls.add("GET", S7, json=sess(state="suspended"))
             calls.add("GET", S7, json=sess(state="suspended"))
             calls.add("GET", S7, json=sess(state="idle"))
-        result, failed = run(check_mode=check_mode, replication_state="idle")
+        expect_names(calls, PEER, VG, POL, EXT)
+        result, failed = run(check_mode=check_mode, diff_mode=True, replication_state="idle")
     assert not failed, result
     assert result["changed"] is True
     assert result["actions"] == [act("transition", "PATCH", S7, {"state": "suspended"}),
@@ -392,7 +415,8 @@ def test_absent_from_in_sync_stops_then_deletes(check_mode):
             calls.add("PATCH", S7, body={"state": "idle"}, json=sess(state="suspended"))
             calls.add("GET", S7, json=sess(state="idle"))
             calls.add("DELETE", S7, status=204)
-        result, failed = run(check_mode=check_mode, state="absent", local_volume_group="named-but-unused")
+        expect_names(calls, PEER, VG, POL, EXT)
+        result, failed = run(check_mode=check_mode, diff_mode=True, state="absent", local_volume_group="named-but-unused")
     assert not failed, result
     assert result["changed"] is True
     assert result["actions"] == [act("transition", "PATCH", S7, {"state": "suspended"}),
@@ -420,7 +444,7 @@ def test_absent_from_other_states(state, role, hops):
 def test_already_absent_is_ok_and_unchanged(check_mode):
     with ExpectedCalls() as calls:
         by_name(calls)
-        result, failed = run(check_mode=check_mode, state="absent")
+        result, failed = run(check_mode=check_mode, diff_mode=True, state="absent")
     assert not failed
     assert (result["changed"], result["actions"], result["session"]) == (False, [], {})
     assert result["diff"] == {"before": {}, "after": {}}

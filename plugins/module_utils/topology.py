@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: kaminario.k2 contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""k2_replication_topology around the engine: the declared sessions from the items and their
+defaults (checked before any request), the run, and the report (one entry per session, a count per
+status, and the message that fails the task when a session could not be converged)."""
+
+from __future__ import annotations
+
+from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
+from ansible_collections.kaminario.k2.plugins.module_utils.session_apply import (
+    FAILED,
+    REVERSED,
+    STATUSES,
+    Job,
+    SessionApplier,
+    action_result,
+)
+from ansible_collections.kaminario.k2.plugins.module_utils.session_planner import PlanError, validate
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
+    DEFAULTABLE_OPTIONS,
+    SOURCE,
+    desired_state,
+)
+
+# How many sessions the failure message names (the rest are counted).
+NAMED_IN_MESSAGE = 5
+
+
+class TopologyError(K2Error):
+    """The declaration is unusable; raised before any request."""
+
+
+def declared_sessions(items, defaults=None):
+    """The desired state of each item: its own options, then `defaults` for those it leaves out;
+    taken as source-side unless it declares current_role. Every value that can be checked without the
+    array is checked here, for every item, before the first request."""
+    defaults = dict((k, v) for k, v in (defaults or {}).items() if k in DEFAULTABLE_OPTIONS and v is not None)
+    declared, problems, seen = [], [], {}
+    for index, item in enumerate(items):
+        desired = dict(defaults)
+        desired.update(desired_state(item))
+        desired.setdefault("current_role", SOURCE)
+        label = "sessions[%d] (%s)" % (index, desired.get("name"))
+        try:
+            validate(desired)
+        except PlanError as exc:
+            problems.append("%s: %s" % (label, exc))
+        for name in dict.fromkeys([desired.get("name"), desired.get("new_name")]):
+            if name is None:
+                continue
+            if name in seen:
+                problems.append("%s: the name %r is declared already by sessions[%d]" % (label, name, seen[name]))
+            seen[name] = index
+        declared.append(desired)
+    if problems:
+        raise TopologyError("%d of %d declared sessions are invalid, nothing was done: %s"
+                            % (len(problems), len(items), "; ".join(problems)))
+    return declared
+
+
+def converge(api, declared, check_mode=False, diff=False, prune_prefix=None, wait=True, wait_timeout=600,
+             sleep=None, clock=None):
+    """Converge the declared sessions on the array behind `api`; returns (result, failure message or None)."""
+    applier = SessionApplier(api, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
+    jobs = applier.run([Job(d) for d in declared], check_mode=check_mode, diff=diff, prune_prefix=prune_prefix)
+    return report(jobs, diff)
+
+
+def _entry(job, diff):
+    entry = dict(name=job.name, status=job.status, actions=[action_result(a) for a in job.done],
+                 session=(job.session if job.error is None else job.actual) or {})
+    if job.error is not None:
+        entry["msg"] = str(job.error)
+        entry["refused"] = job.refused
+    if diff:
+        entry["diff"] = dict(before=job.before, after=job.after)
+    return entry
+
+
+def report(jobs, diff=False):
+    """The module result for a run, and the message to fail it with (None when every session converged)."""
+    entries = [_entry(job, diff) for job in jobs]
+    summary = dict((status, 0) for status in STATUSES)
+    for entry in entries:
+        summary[entry["status"]] += 1
+    result = dict(changed=any(entry["actions"] for entry in entries), sessions=entries, summary=summary)
+    if diff:
+        changed = [job for job in jobs if job.before != job.after]
+        result["diff"] = dict(before=dict((job.name, job.before) for job in changed),
+                              after=dict((job.name, job.after) for job in changed))
+    bad = [entry for entry in entries if entry["status"] in (FAILED, REVERSED)]
+    if not bad:
+        return result, None
+    named = "; ".join("%s (%s): %s" % (e["name"], e["status"], e["msg"]) for e in bad[:NAMED_IN_MESSAGE])
+    more = " (and %d more)" % (len(bad) - NAMED_IN_MESSAGE) if len(bad) > NAMED_IN_MESSAGE else ""
+    message = "%d of %d sessions were not converged (%d failed, %d reversed), the others were: %s%s" % (
+        len(bad), len(entries), summary[FAILED], summary[REVERSED], named, more)
+    return result, message
