@@ -32,14 +32,20 @@ class TopologyError(K2Error):
 
 
 def declared_sessions(items, defaults=None):
-    """The desired state of each item: its own options, then `defaults` for those it leaves out;
-    taken as source-side unless it declares current_role. Every value that can be checked without the
+    """The desired state of each item: its own options, then `defaults` for those it leaves out
+    (only current_role for an item with state=absent); taken as source-side unless it declares
+    current_role. Every value that can be checked without the
     array is checked here, for every item, before the first request."""
     defaults = dict((k, v) for k, v in (defaults or {}).items() if k in DEFAULTABLE_OPTIONS and v is not None)
     declared, problems, seen = [], [], {}
     for index, item in enumerate(items):
-        desired = dict(defaults)
-        desired.update(desired_state(item))
+        own = desired_state(item)
+        # A session to remove needs nothing but its side from the defaults (a default
+        # replication_state, say, means nothing for it).
+        shared = defaults if own.get("state") != "absent" else \
+            dict((k, v) for k, v in defaults.items() if k == "current_role")
+        desired = dict(shared)
+        desired.update(own)
         desired.setdefault("current_role", SOURCE)
         label = "sessions[%d] (%s)" % (index, desired.get("name"))
         try:

@@ -69,6 +69,7 @@ options:
       - Session options applied to every item that does not set them, for example the peer array,
         the rpo and the policies, written once.
       - Every option of an item but O(sessions[].name), O(sessions[].new_name) and O(sessions[].state).
+      - An item with O(sessions[].state=absent) takes only O(defaults.current_role) from here.
     type: dict
   prune:
     description:

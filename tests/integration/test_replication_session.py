@@ -122,7 +122,10 @@ def test_check_diff_shows_the_plan_and_sends_no_write(k2sim, run_playbook):
     assert task["session"]["rpo"] == 1200 and task["session"]["state"] == "idle"  # predicted
     # ansible-playbook --diff prints it, and nothing was written.
     assert '-    "rpo": 300,' in result.stdout and '+    "rpo": 1200,' in result.stdout
-    assert requests_to(k2sim, "k2-a") == [("GET", SESSIONS, None)]
+    # References show by name: one lookup (by id) per resource type, after the read.
+    assert (diff["before"]["local_volume_group"], diff["before"]["replication_peer_k2array"]) == ("vg_oracle_prod", "k2-b")
+    assert [(m, p) for m, p, _b in requests_to(k2sim, "k2-a")] == [("GET", SESSIONS)] + [
+        ("GET", API + path) for path in ("/replication/peer_k2arrays", "/retention_policies", "/volume_groups")]
     assert sessions_on(k2sim, "k2-a")["s1"]["rpo"] == 300
 
 
@@ -225,6 +228,61 @@ def test_absent_on_the_target_side_is_refused_before_any_write(k2sim, run_playbo
     assert result.rc != 0 and result.status("Session") == "failed"
     assert "Stop the session on the source array first" in task["msg"]
     assert writes_to(k2sim, "k2-b") == []
+
+
+def test_removing_a_pair_source_first_leaves_a_deletable_target(k2sim, run_playbook):
+    # The source's stop reaches the target even though the source is deleted right after it; the
+    # target then reads idle and is deleted on its own array: nothing is left on either array.
+    start_s1(k2sim, run_playbook)
+    assert eventually(lambda: sessions_on(k2sim, "k2-b")["remote_s1"]["state"] == "in_sync")
+    result, _task = run(run_playbook, name="s1", state="absent")
+    assert result.rc == 0, result
+    assert eventually(lambda: sessions_on(k2sim, "k2-b")["remote_s1"]["state"] == "idle")
+    result, _task = run(run_playbook, array="k2-b", name="remote_s1", state="absent", current_role="target")
+    assert result.rc == 0 and result.status("Session") == "changed", result
+    assert sessions_on(k2sim, "k2-a") == {} and sessions_on(k2sim, "k2-b") == {}
+
+
+def test_a_declared_side_that_differs_fails_before_any_write(k2sim, run_playbook):
+    start_s1(k2sim, run_playbook)
+    assert eventually(lambda: sessions_on(k2sim, "k2-b")["remote_s1"]["state"] == "in_sync")
+    for check in (True, False):
+        result, task = run(run_playbook, check=check, array="k2-b", name="remote_s1", current_role="source",
+                           rpo=900)
+        assert result.rc != 0 and result.status("Session") == "failed"
+        assert task["msg"].startswith("replication session 'remote_s1' is declared current_role=source but is the "
+                                      "target side of its pair")
+    assert writes_to(k2sim, "k2-b") == []
+
+
+def test_a_source_whose_peer_failed_over_cannot_be_resumed(k2sim, run_playbook):
+    start_s1(k2sim, run_playbook)
+    assert eventually(lambda: sessions_on(k2sim, "k2-b")["remote_s1"]["state"] == "in_sync")
+    result, _task = run(run_playbook, array="k2-b", name="remote_s1", replication_state="failed_over")
+    assert result.rc == 0, result
+    assert eventually(lambda: sessions_on(k2sim, "k2-a")["s1"]["suspend_reason_code"] == "peer_failed_over")
+    k2sim.clear_journal()
+    for check in (True, False):
+        result, task = run(run_playbook, check=check, name="s1", replication_state="in_sync")
+        assert result.rc != 0 and result.status("Session") == "failed"
+        assert "it is suspended because its peer session failed over" in task["msg"]
+        assert "Fail back from the DR side" in task["msg"]
+    assert writes_to(k2sim, "k2-a") == []
+
+
+def test_rename_is_one_patch_and_idempotent(k2sim, run_playbook):
+    session = start_s1(k2sim, run_playbook)
+    path = "%s/%d" % (SESSIONS, session["id"])
+    for _run in range(2):
+        result, task = run(run_playbook, name="s1", new_name="s1-renamed", target_exposure="read only")
+        assert result.rc == 0, result
+        assert task["session"]["name"] == "s1-renamed"
+    assert writes_to(k2sim, "k2-a") == [("PATCH", path, {"name": "s1-renamed", "target_exposure": "Read Only"})]
+    assert [(m, p, q) for m, p, q, _b in [(e["method"], e["path"], e["query"], e["body"])
+                                          for e in k2sim.journal("k2-a")] if m == "GET"] == [
+        ("GET", SESSIONS, {"name__in": "s1,s1-renamed", "__limit": "100", "__offset": "0"})] * 2
+    assert eventually(lambda: sessions_on(k2sim, "k2-b")["remote_s1"]["remote_replication_session_name"]
+                      == "s1-renamed")
 
 
 def test_immutable_field_is_refused_before_any_write(k2sim, run_playbook):
