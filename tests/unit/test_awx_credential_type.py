@@ -144,3 +144,21 @@ def test_awx_would_accept_the_injectors():
     strict = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined)
     for kind, key, template in all_templates(injectors):
         strict.from_string(template).render(**namespace)
+
+
+def guide_yaml_blocks():
+    """The YAML code blocks of the AWX guide, by their first line (a comment naming the UI box)."""
+    with open(os.path.join(ROOT, "docs", "docsite", "rst", "guide_awx.rst"), encoding="utf-8") as handle:
+        text = handle.read()
+    blocks = {}
+    for body in re.findall(r"^\.\. code-block:: yaml\n\n((?:[ ]{2}.*\n|\n)+)", text, re.M):
+        lines = [line[2:] for line in body.splitlines()]
+        blocks[lines[0]] = yaml.safe_load("\n".join(lines))
+    return blocks
+
+
+def test_the_guide_shows_the_shipped_credential_type():
+    _, ctype = load()
+    blocks = guide_yaml_blocks()
+    assert blocks["# Input configuration"] == ctype["inputs"]
+    assert blocks["# Injector configuration"] == ctype["injectors"]
