@@ -223,9 +223,11 @@ def run_job(playbook, inventory, credential_inputs=None, check=False, extra_vars
     ``k2_arrays_inventory``). ``credential_inputs``: the inputs of a "Kaminario K2" credential
     (username, password, ca_cert, skip_tls_verify), or None for no K2 credential. ``check``: a Check
     job. ``extra_vars``: the job's extra vars (template, survey). ``vault_password``: a Vault
-    credential. ``project_dir``: the project to copy (default: the playbook's folder).
+    credential. ``project_dir``: the project to copy (default: the playbook's folder; REPO_ROOT works,
+    without .git, .venv and build).
     ``credential_type``: another type definition (default: extras/awx). ``envvars``: more job
-    environment. Returns an :class:`AwxJobResult`.
+    environment. ``workdir``: the private data dir, which must not hold a project yet (default: a new
+    temporary folder, left in place for inspection). Returns an :class:`AwxJobResult`.
     """
     playbook = os.path.abspath(os.path.join(REPO_ROOT, playbook))
     project_dir = os.path.abspath(project_dir or os.path.dirname(playbook))
@@ -234,7 +236,7 @@ def run_job(playbook, inventory, credential_inputs=None, check=False, extra_vars
         raise ValueError("private data dir %s is not fresh" % pdd)
     os.makedirs(os.path.join(pdd, "env"), exist_ok=True)
     shutil.copytree(project_dir, os.path.join(pdd, "project"),
-                    ignore=shutil.ignore_patterns("__pycache__", "*.retry"))
+                    ignore=shutil.ignore_patterns("__pycache__", "*.retry", ".git", ".venv", "build"))
     inventory_path = _write_inventory(inventory, os.path.join(pdd, "inventory"))
 
     cmdline = []
