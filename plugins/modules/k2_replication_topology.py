@@ -117,11 +117,11 @@ EXAMPLES = r"""
         state: absent
   register: topology
 
-- name: Show what changed
+- name: Show how many sessions changed
   ansible.builtin.debug:
     msg: "{{ topology.summary }}"
 
-- name: Converge and remove the undeclared sessions named prod-*
+- name: The same, and remove the undeclared sessions whose name starts with prod-
   kaminario.k2.k2_replication_topology:
     host: "{{ k2_host }}"
     username: "{{ k2_username }}"
@@ -133,10 +133,13 @@ EXAMPLES = r"""
     sessions:
       - name: prod-db
         local_volume_group: prod-vg
+      - name: prod-web
+        local_volume_group: web-vg
+        rpo: 900
     prune: true
     prune_prefix: prod-
 
-- name: On the DR array, fail over the target sides of two pairs (works while the source is down)
+- name: On the DR array, fail over the target sides of both pairs (works while the source is down)
   kaminario.k2.k2_replication_topology:
     host: "{{ k2_dr_host }}"
     username: "{{ k2_username }}"

@@ -11,8 +11,11 @@ import time
 
 import pytest
 import requests
-from harness import run_playbook as run_with
+import yaml
+from harness import run_playbook as run_with, start_simulator
 from harness.fixtures import simulator_fixtures
+
+from ansible_collections.kaminario.k2.plugins.modules import k2_replication_topology
 
 PLAYBOOK = os.path.join(os.path.dirname(os.path.abspath(__file__)), "playbooks", "topology", "topology.yml")
 API = "/api/v2"
@@ -254,3 +257,42 @@ def test_failover_of_many_pairs_on_the_dr_array_with_the_source_down(topo_sim, c
     # Run again: a failover already done is a no-op.
     result, task = converge(array="k2-b", sessions=items, defaults=defaults)
     assert result.rc == 0 and task["summary"]["ok"] == 5, result
+
+
+# ---- the documented examples run ------------------------------------------------------------------
+
+
+def test_the_module_examples_run(tmp_path):
+    """EXAMPLES, as written, against two arrays named as in them (array-a, array-b), with a prod-
+    session the prune example removes and replication snapshots for the failover's `latest`."""
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps({"array-a": {
+        "volume_groups": [{"name": n, "quota": 0} for n in ("prod-vg", "web-vg", "legacy-vg")],
+        "replication/sessions": [{"name": "prod-legacy", "replication_peer_k2array": "array-b",
+                                  "local_volume_group": "legacy-vg", "rpo": 300, "state": "in_sync"}]}}))
+    sim = start_simulator(arrays=["array-a", "array-b"], seed=str(seed))
+    try:
+        tasks = yaml.safe_load(k2_replication_topology.EXAMPLES)
+        snapshot = {"name": "Take a replication snapshot (test only)", "loop": "{{ topology.sessions }}",
+                    "when": "item.session.id is defined", "ansible.builtin.uri": {
+                        "url": "https://{{ k2_host }}/api/v2/snapshots", "method": "POST", "status_code": 201,
+                        "url_username": "{{ k2_username }}", "url_password": "{{ k2_password }}",
+                        "force_basic_auth": True, "ca_path": sim.ca_path, "body_format": "json",
+                        "body": {"replication_session": {"ref": "/replication/sessions/{{ item.session.id }}"},
+                                 "short_name": "daily"}}}
+        pause = {"name": "Let the snapshots reach the DR array (test only)", "ansible.builtin.pause": {"seconds": 2}}
+        tasks[3:3] = [snapshot, pause]
+        play = [{"name": "Examples", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+        result = run_with(sim, yaml.safe_dump(play, sort_keys=False), array="array-a", workdir=str(tmp_path / "run"),
+                          extra_vars={"k2_host": sim.arrays["array-a"]["host"], "k2_username": "admin",
+                                      "k2_password": sim.users["admin"]["password"],
+                                      "k2_dr_host": sim.arrays["array-b"]["host"]})
+        assert result.rc == 0, result
+        statuses = [(t["task"], t["status"]) for t in result.tasks if t["action"].startswith("kaminario.")]
+        assert [s for _t, s in statuses] == ["changed", "changed", "changed"], statuses
+        pruned = [e["name"] for e in result.entries(statuses[1][0])[-1]["result"]["sessions"] if e["status"] == "pruned"]
+        assert pruned == ["prod-legacy"]
+        on_b = {s["name"]: s for s in sim.dump("array-b")["objects"]["replication/sessions"]}
+        assert on_b["remote_prod-db"]["state"] == on_b["remote_prod-web"]["state"] == "failed_over"
+    finally:
+        sim.stop()
