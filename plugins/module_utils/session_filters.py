@@ -11,14 +11,13 @@ from dataclasses import dataclass, field
 
 from ansible_collections.kaminario.k2.plugins.module_utils.references import id_lookups
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
-from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (  # noqa: F401 (SESSIONS_PATH: re-exported)
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
     BOOL,
     INT,
     NAMELESS_REFERENCES,
     REF,
     REFERENCE_PATHS,
     SESSION_FIELDS,
-    SESSIONS_PATH,
     STR,
     split_ref,
 )

@@ -218,6 +218,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
     desired_state,
 )
 
+
 def main():
     module = AnsibleModule(argument_spec=k2_argument_spec(**SESSION_OPTIONS, **WAIT_OPTIONS), supports_check_mode=True)
     params = module.params

@@ -41,7 +41,7 @@ def dev_pin(package):
     """The requirements-dev.txt pin of `package` that applies to Python < 3.12 (the EE's Python)."""
     with open(os.path.join(REPO_ROOT, "requirements-dev.txt"), encoding="utf-8") as handle:
         for line in handle:
-            spec, _, marker = line.strip().partition(";")
+            spec, _sep, marker = line.strip().partition(";")
             if spec.startswith(package + "==") and ("3.12" not in marker or "<" in marker):
                 return spec.strip()
     raise AssertionError("no pin for %s in requirements-dev.txt" % package)

@@ -59,13 +59,13 @@ def test_check_job_reports_stats_and_artifacts_and_writes_nothing(k2sim, awx_s1,
     assert job.host_stats("k2-b") == dict(ok=2, changed=0, failures=0, dark=0, skipped=1, rescued=0, ignored=0)
     assert job.artifacts == {"k2_sessions": {"k2-a": ["awx-s1"], "k2-b": ["remote_awx-s1"]},
                              "k2_planned": {"k2-a": ["update"], "k2-b": []}}
-    [(host, _, plan)] = [r for r in job.task_results("Plan an rpo change") if r[1] == "runner_on_ok"]
+    [(host, _event, plan)] = [r for r in job.task_results("Plan an rpo change") if r[1] == "runner_on_ok"]
     assert host == "k2-a" and [(a["method"], a["body"]) for a in plan["actions"]] == [("PATCH", {"rpo": 600})]
     for array in ("k2-a", "k2-b"):
         seen = requests_to(k2sim, array)
         assert seen, "no request reached %s" % array
         assert not [r for r in seen if r[0] in WRITES], seen
-        assert {user for _, _, user in seen} == {"admin"}
+        assert {user for _method, _path, user in seen} == {"admin"}
     assert k2sim.dump("k2-a")["objects"]["replication/sessions"][0]["rpo"] == 300
     assert_hidden(job, k2sim.users["admin"]["password"])
 
@@ -93,7 +93,7 @@ def test_without_the_ca_the_job_fails_on_certificate_verification(k2sim, tmp_pat
     assert job.injected_env["K2_CA_PATH"] == ""
     assert (job.rc, job.status) == (2, "failed"), job
     assert job.host_stats("k2-a")["failures"] == 1
-    [(_, event, result)] = job.task_results("List sessions")
+    [(_host, event, result)] = job.task_results("List sessions")
     assert event == "runner_on_failed" and "certificate verify failed" in result["msg"], result
     assert_hidden(job, k2sim.users["admin"]["password"])
 
@@ -110,8 +110,8 @@ def test_two_arrays_with_different_accounts_in_one_job(k2sim, awx_s1, tmp_path):
                   credential_inputs=credential(k2sim, user="monitor"), check=True, extra_vars=EXTRA_VARS,
                   vault_password=vault_password, workdir=str(tmp_path / "job"))
     assert (job.rc, job.status) == (0, "successful"), job
-    assert {user for _, _, user in requests_to(k2sim, "k2-a")} == {"monitor"}
-    assert {user for _, _, user in requests_to(k2sim, "k2-b")} == {"admin"}
+    assert {user for _method, _path, user in requests_to(k2sim, "k2-a")} == {"monitor"}
+    assert {user for _method, _path, user in requests_to(k2sim, "k2-b")} == {"admin"}
     assert job.artifacts["k2_sessions"] == {"k2-a": ["awx-s1"], "k2-b": ["remote_awx-s1"]}
     assert_hidden(job, k2sim.users["monitor"]["password"])
     # Not environment variables: these two appear nowhere at all.
@@ -127,7 +127,7 @@ def test_rendering_follows_awx(tmp_path):
     assert args == []
     # AWX writes the file template even when it renders empty.
     assert len(os.listdir(tmp_path / "env")) == 1
-    env, _ = render_credential(ctype, {"username": "u", "password": "p", "skip_tls_verify": True}, str(tmp_path))
+    env, _files = render_credential(ctype, {"username": "u", "password": "p", "skip_tls_verify": True}, str(tmp_path))
     assert env["K2_VALIDATE_CERTS"] == "false"
     with pytest.raises(ValueError, match="password"):
         render_credential(ctype, {"username": "u"}, str(tmp_path))

@@ -66,7 +66,7 @@ def test_yaml_and_json_are_the_same_credential_type():
 
 
 def test_injected_env_is_exactly_the_modules_env_fallbacks():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     fallbacks = env_fallbacks()
     assert LEFT_TO_INVENTORY <= set(fallbacks), "an option left to the inventory lost its env fallback"
     wanted = {name for option, names in fallbacks.items() if option not in LEFT_TO_INVENTORY for name in names}
@@ -74,7 +74,7 @@ def test_injected_env_is_exactly_the_modules_env_fallbacks():
 
 
 def test_each_variable_comes_from_the_right_input():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     env = ctype["injectors"]["env"]
     fields = {f["id"]: f for f in ctype["inputs"]["fields"]}
     uses = {name: template_variables(template) for name, template in env.items()}
@@ -88,7 +88,7 @@ def test_each_variable_comes_from_the_right_input():
 
 
 def test_secret_inputs_never_reach_extra_vars_or_files():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     secrets = {f["id"] for f in ctype["inputs"]["fields"] if f.get("secret")}
     assert secrets, "the password must be a secret input"
     for kind, key, template in all_templates(ctype["injectors"]):
@@ -101,7 +101,7 @@ def render(template, **namespace):
 
 
 def test_verification_stays_on_unless_skipped():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     template = ctype["injectors"]["env"]["K2_VALIDATE_CERTS"]
     # AWX passes a boolean input that the credential does not store as False.
     assert render(template, skip_tls_verify=False) == "true"
@@ -114,7 +114,7 @@ def test_verification_stays_on_unless_skipped():
 
 
 def test_awx_would_accept_the_inputs():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     ids = []
     for field in ctype["inputs"]["fields"]:
         assert set(field) <= FIELD_KEYS and {"id", "label"} <= set(field), field
@@ -122,7 +122,7 @@ def test_awx_would_accept_the_inputs():
         kind = field.get("type", "string")
         assert kind in ("string", "boolean"), field
         if "default" in field:
-            assert type(field["default"]) is {"string": str, "boolean": bool}[kind], field
+            assert isinstance(field["default"], {"string": str, "boolean": bool}[kind]), field
         if kind != "string":
             assert not {"choices", "multiline", "format", "secret"} & set(field), field
         ids.append(field["id"])
@@ -131,7 +131,7 @@ def test_awx_would_accept_the_inputs():
 
 
 def test_awx_would_accept_the_injectors():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     injectors = ctype["injectors"]
     assert set(injectors) <= {"file", "env", "extra_vars"}
     assert all(re.match(r"^template(\.[a-zA-Z_]+[a-zA-Z0-9_]*)?$", key) for key in injectors.get("file", {}))
@@ -158,7 +158,7 @@ def guide_yaml_blocks():
 
 
 def test_the_guide_shows_the_shipped_credential_type():
-    _, ctype = load()
+    _yaml_form, ctype = load()
     blocks = guide_yaml_blocks()
     assert blocks["# Input configuration"] == ctype["inputs"]
     assert blocks["# Injector configuration"] == ctype["injectors"]
