@@ -77,6 +77,19 @@ def _ansible_playbook():
     return found
 
 
+def arrays_inventory(sim, arrays=None, host_vars=None):
+    """The text of a YAML inventory with the simulator's arrays as hosts of group k2_arrays (k2_host
+    set; credentials and CA come from the K2_* environment the harness sets), run on the
+    controller with this Python. ``host_vars`` (array name -> dict) add variables per array."""
+    hosts = {}
+    for name in arrays or sorted(sim.arrays):
+        values = {"k2_host": sim.arrays[name]["host"], "ansible_connection": "local",
+                  "ansible_python_interpreter": sys.executable}
+        values.update((host_vars or {}).get(name, {}))
+        hosts[name] = values
+    return json.dumps({"all": {"children": {"k2_arrays": {"hosts": hosts}}}}, indent=2) + "\n"
+
+
 def run_playbook(
     sim,
     playbook,
@@ -89,11 +102,13 @@ def run_playbook(
     timeout=600,
     env=None,
     verbosity=0,
+    inventory=None,
 ):
     """Run ``playbook`` (a file path or the YAML text of a playbook) on localhost against ``array``.
 
     ``sim`` is the running simulator (``.arrays``, ``.ca_path``, ``.users``). ``extra_vars`` go
-    through a JSON file (``-e @file``); ``env`` adds environment variables.
+    through a JSON file (``-e @file``); ``env`` adds environment variables. ``inventory`` (a file
+    path, or the text of an inventory file) replaces the default one: localhost alone.
     """
     workdir = workdir or tempfile.mkdtemp(prefix="k2-playbook-")
     os.makedirs(workdir, exist_ok=True)
@@ -103,9 +118,14 @@ def run_playbook(
         playbook_path = os.path.join(workdir, "playbook.yml")
         with open(playbook_path, "w", encoding="utf-8") as handle:
             handle.write(playbook)
-    inventory = os.path.join(workdir, "inventory.ini")
-    with open(inventory, "w", encoding="utf-8") as handle:
-        handle.write("localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable)
+    if inventory is not None and ("\n" not in inventory and os.path.isfile(inventory)):
+        inventory = os.path.abspath(inventory)
+    else:
+        text = inventory if inventory is not None else \
+            "localhost ansible_connection=local ansible_python_interpreter=%s\n" % sys.executable
+        inventory = os.path.join(workdir, "inventory.yml" if inventory is not None else "inventory.ini")
+        with open(inventory, "w", encoding="utf-8") as handle:
+            handle.write(text)
     results_path = os.path.join(workdir, "task-results.jsonl")
     if os.path.exists(results_path):
         os.unlink(results_path)
