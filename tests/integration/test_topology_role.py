@@ -24,9 +24,9 @@ TOPOLOGY = {
 }
 
 
-def apply(k2sim, run_playbook, topology=TOPOLOGY, check=False, **extra):
+def apply(k2sim, run_playbook, topology=None, check=False, **extra):
     result = run_playbook(PLAYBOOK, check=check, inventory=arrays_inventory(k2sim),
-                          extra_vars=dict(extra, k2_topology=topology))
+                          extra_vars=dict(extra, k2_topology=topology or TOPOLOGY))
     return result
 
 
