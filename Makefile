@@ -61,5 +61,9 @@ build: venv
 	    echo "ansible-doc $$m: ok"; \
 	done
 
+# The first run: the two-array simulator, the example topology applied, drift, failover and failback.
+demo: venv
+	@$(BIN)/python tools/demo.py
+
 clean:
 	rm -rf $(BUILD) $(TREE) $(VENV) tests/output
