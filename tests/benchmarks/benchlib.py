@@ -79,7 +79,7 @@ def run_rounds(cases, rounds, run, after=None):
 
 
 def median(values):
-    return statistics.median(values) if values else None
+    return statistics.median(values)
 
 
 def write_json(path, payload):
