@@ -382,26 +382,23 @@ def profile(sim, count, folder):
 
 
 def per_item(bench, wall, figures):
-    """Split each loop's cost per item into the module run (its AnsiballZ run, timed above) and
-    ansible-core's controller side (the rest). An ansible-playbook run's fixed cost is single_1 minus
-    its one module run."""
+    """What a k2_replication_session loop item costs over a uri one: the loops' medians apart per
+    item, against the two module runs apart (timed side by side above); the rest is ansible-core's
+    side. The uri loop also carries a skipped PATCH item per session."""
     medians = dict((key, median(times)) for key, times in wall.items())
     runs = figures["module_runs"]
-    fixed = medians["single_1"] - runs["k2_session"]["wall_s"]
-    module_of = dict(uri="uri_get", single_loop="k2_session", ping="ping")
-    split = {}
-    print("  ansible-playbook fixed cost (single_1 minus its module run): %.3f s" % fixed)
-    for case in bench.cases.values():
-        kind = case.key.rsplit("_", 1)[0]
-        if kind not in module_of:
-            continue
-        item = (medians[case.key] - fixed) / case.count
-        module = runs[module_of[kind]]["wall_s"]
-        split[case.key] = dict(item_s=item, module_run_s=module, controller_s=item - module)
-        print("  %-16s per item %.3f s = module run %.3f s + controller %.3f s%s"
-              % (case.key, item, module, item - module,
-                 " (includes the skipped PATCH item)" if kind == "uri" else ""))
-    return split
+    loop = "single_loop_%d" % LOOP
+    if loop not in medians:
+        return None
+    uri = "uri_%d" % LOOP
+    count = bench.cases[loop].count
+    item = (medians[loop] - medians[uri]) / count
+    module = runs["k2_session"]["wall_s"] - runs["uri_get"]["wall_s"]
+    imports = dict((g, runs["k2_session"]["imports_s"].get(g, 0) - runs["uri_get"]["imports_s"].get(g, 0))
+                   for g in set(runs["k2_session"]["imports_s"]) | set(runs["uri_get"]["imports_s"]))
+    print("  %s - %s: %+.3f s per item; k2_session - uri_get module run: %+.3f s (imports apart: %s)"
+          % (loop, uri, item, module, ", ".join("%s %+.3f" % kv for kv in sorted(imports.items()))))
+    return dict(loop_item_s=item, module_run_s=module, imports_s=imports)
 
 
 def benchmark(args, sim_cpu, folder):
