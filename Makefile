@@ -13,7 +13,7 @@ STAMP := $(VENV)/.installed
 export PATH := $(BIN):$(PATH)
 MODULES = $(patsubst plugins/modules/%.py,kaminario.k2.%,$(wildcard plugins/modules/*.py))
 
-.PHONY: test venv tree sanity lint units simulator integration build demo clean
+.PHONY: test venv tree sanity lint units simulator integration build demo bench clean
 
 test: venv
 	@bash tools/run-stages.sh sanity lint units simulator integration build
@@ -64,6 +64,14 @@ build: venv
 # The first run: the two-array simulator, the example topology applied, drift, failover and failback.
 demo: venv
 	@$(BIN)/python tools/demo.py
+
+# Every benchmark under tests/benchmarks, each writing its figures as JSON under build/bench/. They print
+# ratios and never fail on a time; not part of `make test` (minutes of a 2-core machine).
+bench: venv
+	mkdir -p $(BUILD)/bench
+	$(BIN)/python tests/benchmarks/bench_simulator.py --json $(BUILD)/bench/simulator.json
+	$(BIN)/python tests/benchmarks/bench_info.py --json $(BUILD)/bench/info.json
+	$(BIN)/python tests/benchmarks/bench_topology.py --json $(BUILD)/bench/topology.json
 
 clean:
 	rm -rf $(BUILD) $(TREE) $(VENV) tests/output

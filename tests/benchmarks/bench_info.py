@@ -1,7 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Benchmark: k2_replication_session_info listing N sessions, layer by layer, vs a plain `requests` loop.
 
-    .venv/bin/python tests/benchmarks/bench_info.py [--sessions 10000] [--rounds 5] [--memory]
+    .venv/bin/python tests/benchmarks/bench_info.py [--sessions 10000] [--rounds 5] [--memory] [--json PATH]
 
 One run, one simulator process seeded with N sessions (k2-a, peer k2-b). Each round times, in an
 order that rotates from round to round, the same listing of every session four ways:
@@ -13,7 +13,8 @@ order that rotates from round to round, the same listing of every session four w
   (d) a full ansible-playbook run of one task listing N sessions;
 and (d0), the same playbook with a task that matches nothing (ansible-playbook's fixed cost).
 It prints medians, each against the same baseline (a), and what the simulator spent per request
-(from its journal). It never asserts on a time. With --memory it also prints the peak Python
+(from its journal), and writes the same figures as JSON (--json, default build/bench/info.json). It
+never asserts on a time. With --memory it also prints the peak Python
 allocation of (a) and (b) (tracemalloc, untimed runs).
 """
 
@@ -31,9 +32,8 @@ import tracemalloc
 
 import requests
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
+import benchlib  # tests/benchmarks (the script's folder) is on sys.path; it puts the harness there too
+from benchlib import BUILD_BENCH, pin_cpus, seed_file, write_json
 from harness import collections_path, run_playbook, start_simulator  # noqa: E402
 
 sys.path.insert(0, collections_path())
@@ -50,21 +50,6 @@ from ansible_collections.kaminario.k2.plugins.modules import k2_replication_sess
 SESSIONS = "/replication/sessions"
 PAGE = 100
 TIMEOUT = 300
-
-
-def seed_file(count, folder):
-    """A seed with `count` volume groups and one session each on k2-a, replicating to k2-b."""
-    data = {"k2-a": {
-        "volume_groups": [{"name": "vg-%05d" % i, "quota": 0} for i in range(1, count + 1)],
-        "replication/sessions": [{"name": "sess-%05d" % i, "replication_peer_k2array": "k2-b",
-                                  "local_volume_group": "vg-%05d" % i, "rpo": (60, 300, 600)[i % 3],
-                                  "state": ("in_sync", "suspended", "idle")[i % 3]}
-                                 for i in range(1, count + 1)],
-    }}
-    path = os.path.join(folder, "seed-%d.json" % count)
-    with open(path, "w", encoding="utf-8") as handle:
-        json.dump(data, handle)
-    return path
 
 
 class Target:
@@ -202,20 +187,17 @@ def check_results(target):
 
 def run_rounds(target, rounds):
     """Each round runs every way once; the starting way moves by one each round."""
-    wall = {way.key: [] for way in WAYS}
+    ways = dict((way.key, way) for way in WAYS)
     server = {way.key: [] for way in WAYS}
-    for round_no in range(rounds):
-        shift = round_no % len(WAYS)
-        for way in WAYS[shift:] + WAYS[:shift]:
-            start = time.perf_counter()
-            way.run(target)
-            wall[way.key].append(time.perf_counter() - start)
-            server[way.key].append(server_time(target.sim))
+    wall = benchlib.run_rounds(ways, rounds, lambda key: ways[key].run(target),
+                               after=lambda key, _seconds: server[key].append(server_time(target.sim)))
     return wall, server
 
 
 def report(count, wall, server):
+    """Print the table; return the same figures for the JSON report."""
     base = statistics.median(wall["a"])
+    figures = {}
     print("\nListing %d sessions (%d requests of __limit=%d; medians of %d rounds, order rotating):"
           % (count, -(-count // PAGE), PAGE, len(wall["a"])))
     print("  %-56s %9s %8s %9s %9s  %s" % ("", "median s", "vs (a)", "server s", "client s", "runs (s)"))
@@ -226,6 +208,8 @@ def report(count, wall, server):
         runs = ", ".join("%.2f" % v for v in wall[way.key])
         print("  %-56s %9.3f %8.2f %9.3f %9.3f  %s"
               % ("(%s) %s" % (way.key, way.label), median, median / base, spent, client, runs))
+        figures[way.key] = dict(label=way.label, median_s=median, ratio_vs_a=median / base, server_s=spent,
+                                client_s=client, runs_s=wall[way.key])
     median = {key: statistics.median(times) for key, times in wall.items()}
     playbook_only = median["d"] - median["d0"]
     print("  (d) minus its fixed cost (d0): %.3f s, %.2f x (a)" % (playbook_only, playbook_only / base))
@@ -236,6 +220,7 @@ def report(count, wall, server):
     if pages:
         print("  simulator per request during (a): median %.2f ms, 90th percentile %.2f ms, max %.2f ms"
               % (1000 * statistics.median(pages), 1000 * pages[int(0.9 * (len(pages) - 1))], 1000 * pages[-1]))
+    return figures
 
 
 def memory(target):
@@ -252,18 +237,6 @@ def memory(target):
         del value, items
 
 
-def pin_cpus():
-    """Simulator on CPU 0, this process (and the playbooks it starts) on the others, when there are >= 2."""
-    try:
-        cpus = sorted(os.sched_getaffinity(0))
-    except AttributeError:
-        return None
-    if len(cpus) < 2:
-        return None
-    os.sched_setaffinity(0, set(cpus[1:]))
-    return cpus[0]
-
-
 def benchmark(args, sim_cpu, folder):
     count = args.sessions
     print("k2_replication_session_info benchmark: %d sessions, %d rounds%s"
@@ -276,13 +249,15 @@ def benchmark(args, sim_cpu, folder):
         target = Target(sim, count, folder)
         masking, encoding = check_results(target)
         wall, server = run_rounds(target, args.rounds)
-        report(count, wall, server)
+        figures = report(count, wall, server)
         print("  of (c), AnsibleModule.exit_json on this result (timed once, apart): no_log masking %.3f s + "
               "JSON encoding %.3f s" % (masking, encoding))
         if args.memory:
             memory(target)
     finally:
         sim.stop()
+    write_json(args.json, dict(benchmark="info", sessions=count, rounds=args.rounds, ways=figures,
+                               exit_json=dict(masking_s=masking, encoding_s=encoding)))
 
 
 def main():
@@ -290,6 +265,7 @@ def main():
     parser.add_argument("--sessions", type=int, default=10000)
     parser.add_argument("--rounds", type=int, default=5, help="rounds of (a), (b), (c), (d) and (d0)")
     parser.add_argument("--memory", action="store_true", help="also measure peak allocations (2 more listings)")
+    parser.add_argument("--json", default=os.path.join(BUILD_BENCH, "info.json"), help="where the figures go as JSON")
     args = parser.parse_args()
     sim_cpu = pin_cpus()
     with tempfile.TemporaryDirectory(prefix="k2-bench-info-") as folder:

@@ -5,7 +5,7 @@ clients to the others (when the machine has more than one), keep-alive HTTPS con
 number of requests. Goal: at least 500 GET/s, so the simulator is never the bottleneck of the
 collection's benchmarks.
 
-    .venv/bin/python tests/benchmarks/bench_simulator.py [--requests 3000] [--clients 4]
+    .venv/bin/python tests/benchmarks/bench_simulator.py [--requests 3000] [--clients 4] [--json PATH]
 """
 
 import argparse
@@ -18,10 +18,8 @@ import sys
 import threading
 import time
 
-REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-sys.path.insert(0, os.path.join(REPO, "tests", "integration"))
-
-from harness import session_body, start_simulator  # noqa: E402
+from benchlib import BUILD_BENCH, write_json  # puts tests/integration (the harness) on sys.path
+from harness import session_body, start_simulator
 
 GOAL = 500.0
 TIME_LIMIT = 120.0  # seconds; the loop stops by itself even on a very slow machine
@@ -95,6 +93,7 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--requests", type=int, default=3000)
     parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--json", default=os.path.join(BUILD_BENCH, "simulator.json"), help="where the figures go as JSON")
     args = parser.parse_args()
     cpus = sorted(os.sched_getaffinity(0))
     server_cpu = cpus[0]
@@ -127,6 +126,9 @@ def main():
         "k2sim: goal %.0f GET/s on one core: %s (ratio %.2f)"
         % (GOAL, "met" if wall_rate >= GOAL else "NOT met", wall_rate / GOAL)
     )
+    write_json(args.json, dict(benchmark="simulator", requests=done, clients=args.clients, seconds=elapsed,
+                               server_cpu_s=cpu_used, get_per_s=wall_rate, get_per_cpu_s=cpu_rate, goal_get_per_s=GOAL,
+                               met=wall_rate >= GOAL))
     return 0
 
 
