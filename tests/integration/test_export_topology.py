@@ -16,6 +16,7 @@ from harness.simulator import REPO_ROOT
 
 EXPORT = os.path.join(REPO_ROOT, "playbooks", "export_topology.yml")
 DRIFT = os.path.join(REPO_ROOT, "playbooks", "drift_report.yml")
+APPLY = os.path.join(REPO_ROOT, "playbooks", "topology.yml")
 
 
 @pytest.fixture
@@ -101,3 +102,12 @@ def test_a_session_towards_an_array_outside_the_inventory_is_left_out_and_listed
     assert "left out: ora on k2-a: its peer array k2-b (%s) is not an inventory host" % k2sim.arrays["k2-b"]["host"] \
         in lines
     assert "left out: remote_rep on k2-a: a target side whose source session is on no array read here" in lines
+
+
+def test_export_then_apply_changes_nothing(run_playbook, k2sim, existing, tmp_path):
+    _result, declaration = export(run_playbook, k2sim, tmp_path / "topology.yml")
+    result = run_playbook(APPLY, extra_vars=declaration, inventory=arrays_inventory(k2sim))
+    assert result.rc == 0, result
+    assert [t["task"] for t in result.tasks if t["status"] == "changed"] == []
+    for array in ("k2-a", "k2-b"):
+        assert writes(k2sim, array) == []
