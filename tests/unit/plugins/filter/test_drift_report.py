@@ -4,10 +4,14 @@ converge would do, fields by name, undeclared sessions, arrays not read, and the
 
 from __future__ import annotations
 
+import os
+
 import pytest
+import yaml
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kaminario.k2.plugins.filter.drift_report import drift_report, drift_report_markdown
+from ansible_collections.kaminario.k2.plugins.plugin_utils import drift, export
 
 ARRAYS = ["k2-a", "k2-b"]
 TOPOLOGY = {
@@ -196,3 +200,14 @@ def test_bad_inputs_are_clear_errors():
         drift_report(TOPOLOGY, {"k2-c": {}}, ARRAYS)
     with pytest.raises(AnsibleFilterError, match="expected the result"):
         drift_report_markdown({"pairs": []})
+
+
+def test_the_role_lists_the_fields_the_report_reads():
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))))
+    with open(os.path.join(root, "roles", "drift_report", "tasks", "main.yml"), encoding="utf-8") as handle:
+        [read] = [t for t in yaml.safe_load(handle)[0]["block"] if "kaminario.k2.k2_replication_session_info" in t]
+    assert tuple(read["kaminario.k2.k2_replication_session_info"]["fields"]) == drift.LISTED_FIELDS
+    with open(os.path.join(root, "playbooks", "export_topology.yml"), encoding="utf-8") as handle:
+        [read] = [t for t in yaml.safe_load(handle)[0]["tasks"][0]["block"]
+                  if "kaminario.k2.k2_replication_session_info" in t]
+    assert tuple(read["kaminario.k2.k2_replication_session_info"]["fields"]) == export.LISTED_FIELDS
