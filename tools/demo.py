@@ -122,8 +122,10 @@ class Demo:
             report = json.load(handle)
         with open(os.path.join(reports, "drift_report.md"), encoding="utf-8") as handle:
             self.markdown = handle.read()
-        counts = ", ".join("%s %s" % (n, s) for s, n in sorted(report["summary"]["counts"].items()) if n)
-        return "ok, %s" % counts
+        summary = report["summary"]
+        found = ", ".join("%d %s" % (summary[p["status"]], p["status"]) for p in
+                          dict((p["status"], p) for p in report["pairs"]).values())
+        return "ok, %s of %d pairs" % (found, summary["total"]) + (", drift found" if summary["drift"] else "")
 
     def snapshot(self):
         session = self.session("k2-a", PAIR)
