@@ -113,10 +113,10 @@ def test_a_step_that_fails_stops_the_run_and_a_rerun_completes(failed_over, tmp_
     sim.fault("k2-a", "500", "PATCH", "/replication/sessions*", count=1)
     result = failback(sim, tmp_path, k2_failback_source="k2-a")
     assert result.rc != 0, result
-    assert result.status("Step failover on this array") == "failed"
+    assert result.status("On this array, do step failover") == "failed"
     phases = sorted([sides(sim, "oracle_prod")[0], sides(sim, "sql_prod")[0]])
     assert phases == [("target", "failed_over"), ("target", "in_sync")]
-    assert not [t for t in result.tasks if t["task"] == "Step restore on this array"]
+    assert not [t for t in result.tasks if t["task"] == "On this array, do step restore"]
 
     sim.clear_journal()
     result = failback(sim, tmp_path, "rerun", k2_failback_source="k2-a")
