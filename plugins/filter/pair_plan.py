@@ -9,7 +9,7 @@ from ansible.errors import AnsibleFilterError
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
 
 
-def pair_plan(topology, array, sessions=None, arrays=None):
+def pair_plan(topology, array, sessions=None, arrays=None, play_hosts=None):
     """What array `array` has to do for the `k2_topology` declaration (see the documentation)."""
     try:
         pairs = model.normalize(topology, arrays)
@@ -32,6 +32,9 @@ def pair_plan(topology, array, sessions=None, arrays=None):
                             for p in model.of_source(pairs, array, "absent")],
         "mirror_problems": [{"pair": name, "problem": problem}
                             for name, problem in model.mirror_problems(pairs, array, list(found.values()))],
+        "removals_outside_play": [
+            p["name"] for p in pairs if p["state"] == "absent" and play_hosts is not None
+            and array in (p["source"], p["target"]) and not {p["source"], p["target"]} <= set(play_hosts)],
     }
 
 

@@ -103,12 +103,14 @@ def run_playbook(
     env=None,
     verbosity=0,
     inventory=None,
+    extra_args=(),
 ):
     """Run ``playbook`` (a file path or the YAML text of a playbook) on localhost against ``array``.
 
     ``sim`` is the running simulator (``.arrays``, ``.ca_path``, ``.users``). ``extra_vars`` go
     through a JSON file (``-e @file``); ``env`` adds environment variables. ``inventory`` (a file
-    path, or the text of an inventory file) replaces the default one: localhost alone.
+    path, or the text of an inventory file) replaces the default one: localhost alone. ``extra_args``
+    go on the command line (e.g. ``("--limit", "k2-a")``).
     """
     workdir = workdir or tempfile.mkdtemp(prefix="k2-playbook-")
     os.makedirs(workdir, exist_ok=True)
@@ -141,6 +143,7 @@ def run_playbook(
         argv += ["-e", "@" + vars_path]
     if verbosity:
         argv.append("-" + "v" * verbosity)
+    argv += list(extra_args)
     account = sim.users[user]
     run_env = dict(os.environ)
     run_env.update(

@@ -78,3 +78,9 @@ def test_mirror_problems_name_what_does_not_follow():
 def test_a_bad_declaration_names_the_pair_and_the_option(change, message):
     with pytest.raises(AnsibleFilterError, match=message):
         pair_plan(change, "k2-a", arrays=["k2-a", "k2-b"])
+
+
+def test_removing_a_pair_needs_both_arrays_in_the_play():
+    assert pair_plan(TOPOLOGY, "k2-a", play_hosts=["k2-a"])["removals_outside_play"] == ["old"]
+    assert pair_plan(TOPOLOGY, "k2-a", play_hosts=["k2-a", "k2-b"])["removals_outside_play"] == []
+    assert pair_plan(TOPOLOGY, "k2-a")["removals_outside_play"] == []
