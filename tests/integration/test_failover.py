@@ -3,8 +3,23 @@
 topology (examples/simulator/topology.yml) converged first: only the DR arrays of the selected pairs
 are asked anything, the source may be down, a re-run is a no-op, and the summary says what happened."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
-from harness.dr import FAILOVER, converge_example, run_dr, sessions_on, snapshot_all, writes_to
+from harness.dr import (
+    EXAMPLE_INVENTORY,
+    FAILOVER,
+    converge_example,
+    example_topology,
+    pairs_of,
+    run_dr,
+    sessions_on,
+    snapshot_all,
+    writes_to,
+)
 
 SESSIONS = "/api/v2/replication/sessions/"
 
@@ -117,3 +132,19 @@ def test_a_pair_that_cannot_fail_over_is_reported_and_fails_the_play(k2sim, tmp_
     record = by_pair(summary)["oracle_prod"]
     assert record["status"] == "failed" and "has no latest_replicated_snapshot" in record["msg"]
     assert result.status("Fail when a pair of this DR array was not failed over") == "failed"
+
+
+def test_the_example_inventory_and_topology_describe_both_directions(k2sim, tmp_path):
+    listed = json.loads(subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "ansible-inventory"), "-i", EXAMPLE_INVENTORY, "--list"],
+        check=True, capture_output=True, text=True).stdout)
+    assert listed["k2_arrays"]["hosts"] == ["k2-a", "k2-b"]
+    assert {h: v["k2_host"] for h, v in listed["_meta"]["hostvars"].items()} == {
+        "k2-a": "127.0.0.1:18443", "k2-b": "127.0.0.1:18444"}
+    converge_example(k2sim, str(tmp_path / "converge"))
+    for pair, (source, name, target, remote) in pairs_of(example_topology()).items():
+        a, b = sessions_on(k2sim, source)[name], sessions_on(k2sim, target)[remote]
+        assert (a["current_role"], a["state"], b["current_role"], b["state"]) == \
+            ("source", "in_sync", "target", "in_sync"), pair
+    assert sorted(p[0] + ">" + p[2] for p in pairs_of(example_topology()).values()) == \
+        ["k2-a>k2-b", "k2-a>k2-b", "k2-b>k2-a"]

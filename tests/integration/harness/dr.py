@@ -1,5 +1,5 @@
 """Helpers for the disaster-recovery playbook tests: the example topology of the simulator arrays,
-converged through a real ansible-playbook run, replication snapshots taken through the API, and what
+applied with playbooks/topology.yml, replication snapshots taken through the API, and what
 the simulator's journal and dump show.
 
     from harness.dr import converge_example, run_dr, snapshot_all, sessions_on, writes_to
@@ -16,7 +16,7 @@ from harness.simulator import REPO_ROOT
 
 EXAMPLE_TOPOLOGY = os.path.join(REPO_ROOT, "examples", "simulator", "topology.yml")
 EXAMPLE_INVENTORY = os.path.join(REPO_ROOT, "examples", "simulator", "inventory.yml")
-CONVERGE = os.path.join(REPO_ROOT, "tests", "integration", "playbooks", "dr", "converge.yml")
+TOPOLOGY = os.path.join(REPO_ROOT, "playbooks", "topology.yml")
 FAILOVER = os.path.join(REPO_ROOT, "playbooks", "failover.yml")
 FAILBACK = os.path.join(REPO_ROOT, "playbooks", "failback.yml")
 WRITES = ("POST", "PATCH", "DELETE")
@@ -44,8 +44,9 @@ def run_dr(sim, playbook, workdir, extra_vars=None, topology=None, **kwargs):
 
 
 def converge_example(sim, workdir):
-    """Apply the example topology (both directions, in_sync) and wait until the target sides follow."""
-    result = run_dr(sim, CONVERGE, workdir)
+    """Apply the example topology with playbooks/topology.yml (both directions, in_sync; it waits
+    until the target sides follow)."""
+    result = run_dr(sim, TOPOLOGY, workdir)
     assert result.rc == 0, result
     return result
 
