@@ -348,8 +348,8 @@ def failback_summary(start, end, stopped_after=None):
     started = dict((row["pair"], row["phase"]) for row in (start or {}).get("pairs", []))
     rows = []
     for row in (end or {}).get("pairs", []):
-        record = dict((k, row[k]) for k in ("pair", "source", "target", "source_session", "target_session",
-                                             "phase", "reason", "next"))
+        fields = ("pair", "source", "target", "source_session", "target_session", "phase", "reason", "next")
+        record = dict((k, row[k]) for k in fields)
         record["started"] = started.get(row["pair"])
         rows.append(record)
     phases = {}

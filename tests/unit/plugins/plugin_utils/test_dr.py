@@ -104,8 +104,8 @@ def test_step_failover_fails_the_source_array_over_restoring_the_latest_snapshot
     plan = walk(readings, "failover")
     assert plan["act"] == {"k2-a": [{"name": "ora", "current_role": "target", "replication_state": "failed_over",
                                      "restored_snapshot": "latest"}]}
-    assert plan["expect"]["k2-b"] == [{"name": "remote_ora", "equal": {"current_role": "source",
-                                                                      "state": "suspended"}}]
+    assert plan["expect"]["k2-b"] == [
+        {"name": "remote_ora", "equal": {"current_role": "source", "state": "suspended"}}]
     for none in (None, "", "none", "None"):
         plan = dr.failback_plan(ORA, readings, "failover", restored_snapshot=none)
         assert "restored_snapshot" not in plan["act"]["k2-a"][0]
