@@ -145,7 +145,8 @@ class Demo:
 
     def failback(self):
         self.sim.up("k2-a")
-        self.playbook("failback", "failback.yml", "-e", json.dumps({"k2_failover_pairs": [PAIR]}))
+        self.playbook("failback", "failback.yml", "-e", json.dumps({"k2_failback_pairs": [PAIR],
+                                                                    "k2_failback_poll_interval": 0.5}))
         source, target = self.session("k2-a", PAIR), self.session("k2-b", "remote_" + PAIR)
         found = (source["current_role"], source["state"], target["current_role"], target["state"])
         if found != ("source", "in_sync", "target", "in_sync"):
