@@ -9,14 +9,27 @@ BUILD := $(CURDIR)/build
 TREE := $(or $(TMPDIR),/tmp)/kaminario-k2-tree-$(shell printf %s "$(CURDIR)" | cksum | cut -d' ' -f1)
 COLL := $(TREE)/ansible_collections/kaminario/k2
 STAMP := $(VENV)/.installed
+# The oldest supported ansible-core (requirements-oldest.txt) in its own venv. Its controller runs on
+# Python 3.10 to 3.12: the first of OLDEST_PYTHONS that is one (a pyenv shim without that version does
+# not count). None there: the -oldest stages say so in one line and count as skipped, never as passed.
+OLDEST_VENV := .venv-oldest
+OLDEST_BIN := $(CURDIR)/$(OLDEST_VENV)/bin
+OLDEST_STAMP := $(OLDEST_VENV)/.installed
+OLDEST_PYTHONS ?= $(PYTHON) python3.12 python3.11 python3.10
+OLDEST_PYTHON := $(shell for p in $(OLDEST_PYTHONS); do \
+    $$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
+OLDEST_MISSING = no Python 3.10 to 3.12 for ansible-core 2.16 (tried: $(OLDEST_PYTHONS))
+# The integration suite on every core: each xdist worker starts its own simulator on free ports; tests
+# marked fixed_ports share one xdist group (one worker), and those marked newest stay out of the oldest pass.
+XDIST ?= -n auto --dist loadgroup
 # Tools call each other by name (antsibull-docs runs `ansible-doc`): the venv's come first.
 export PATH := $(BIN):$(PATH)
-MODULES = $(patsubst plugins/modules/%.py,kaminario.k2.%,$(wildcard plugins/modules/*.py))
 
-.PHONY: test venv tree sanity lint units simulator integration build demo bench clean
+.PHONY: test venv venv-oldest tree sanity lint units units-oldest simulator integration integration-oldest \
+    build docs demo bench clean
 
 test: venv
-	@bash tools/run-stages.sh sanity lint units simulator integration build
+	@bash tools/run-stages.sh sanity lint units units-oldest simulator integration integration-oldest build
 
 venv: $(STAMP)
 
@@ -25,6 +38,23 @@ $(STAMP): requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	@touch $@
+
+venv-oldest:
+ifeq ($(OLDEST_PYTHON),)
+	@echo "SKIPPED $@: $(OLDEST_MISSING)"
+else
+	@$(MAKE) --no-print-directory $(OLDEST_STAMP)
+endif
+
+$(OLDEST_STAMP): requirements-oldest.txt
+	$(OLDEST_PYTHON) -m venv $(OLDEST_VENV)
+	$(OLDEST_BIN)/pip install --quiet --disable-pip-version-check -r requirements-oldest.txt
+	@touch $@
+
+# A stage that cannot run here prints one SKIPPED line; tools/run-stages.sh counts it as skipped.
+define skip_stage
+@echo "SKIPPED $@: $(1)"; if [ -n "$${K2_STAGE_SKIPPED:-}" ]; then echo "$(1)" > "$$K2_STAGE_SKIPPED"; fi
+endef
 
 # A fresh copy of the checkout (without venv, build output and git data) inside an ansible_collections tree.
 tree: venv
@@ -45,21 +75,38 @@ lint: tree
 units: venv
 	$(BIN)/pytest tests/unit
 
+units-oldest: venv-oldest
+ifeq ($(OLDEST_PYTHON),)
+	$(call skip_stage,$(OLDEST_MISSING))
+else
+	$(OLDEST_BIN)/pytest tests/unit
+endif
+
 simulator: venv
 	$(BIN)/pytest tests/simulator/tests
 
 integration: venv
-	$(BIN)/pytest tests/integration
+	$(BIN)/pytest $(XDIST) tests/integration
 
-# Build the tarball, install it into a scratch path and render every module's docs from that copy.
+integration-oldest: venv-oldest
+ifeq ($(OLDEST_PYTHON),)
+	$(call skip_stage,$(OLDEST_MISSING))
+else
+	$(OLDEST_BIN)/pytest $(XDIST) -m "not newest" tests/integration
+endif
+
+# The release check: build the tarball, install it into an empty path, and from that copy only render
+# every module, filter and role with ansible-doc and apply kaminario.k2.topology to the simulator.
 build: venv
 	rm -rf $(BUILD)/dist $(BUILD)/installed && mkdir -p $(BUILD)/dist $(BUILD)/installed
 	$(BIN)/ansible-galaxy collection build --output-path $(BUILD)/dist .
-	$(BIN)/ansible-galaxy collection install -p $(BUILD)/installed $(BUILD)/dist/kaminario-k2-*.tar.gz
-	@for m in $(MODULES); do \
-	    ANSIBLE_COLLECTIONS_PATH=$(BUILD)/installed $(BIN)/ansible-doc $$m > /dev/null || exit 1; \
-	    echo "ansible-doc $$m: ok"; \
-	done
+	$(BIN)/ansible-galaxy collection install --offline -p $(BUILD)/installed $(BUILD)/dist/kaminario-k2-*.tar.gz
+	$(BIN)/python tools/release_check.py $(BUILD)/installed
+
+# The HTML docs from the plugins' and roles' own documentation and docs/docsite (build/docs/build/html).
+docs: tree
+	ANSIBLE_COLLECTIONS_PATH=$(TREE) bash tools/build-docs.sh $(BUILD)/docs
+	@echo "docs: $(BUILD)/docs/build/html/index.html"
 
 # The first run: the two-array simulator, the example topology applied, drift, failover and failback.
 demo: venv
@@ -74,4 +121,4 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_topology.py --json $(BUILD)/bench/topology.json
 
 clean:
-	rm -rf $(BUILD) $(TREE) $(VENV) tests/output
+	rm -rf $(BUILD) $(TREE) $(VENV) $(OLDEST_VENV) tests/output

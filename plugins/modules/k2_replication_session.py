@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k2_replication_session
 short_description: Manage a replication session on a Kaminario K2 / Silk array
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Creates, updates, starts, suspends, resumes, stops, fails over, reverses and deletes one
     replication session on the K2 array the task talks to.
@@ -37,7 +37,7 @@ description:
   - This module is the one-session case of the engine of P(kaminario.k2.k2_replication_topology#module),
     which converges every declared session of an array in one run.
 author:
-  - kaminario.k2 maintainers (@kaminario)
+  - kaminario.k2 maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - kaminario.k2.connection
   - kaminario.k2.connection.action_group

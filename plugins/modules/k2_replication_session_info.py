@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k2_replication_session_info
 short_description: List replication sessions on a Kaminario K2 / Silk array
-version_added: 0.1.0
+version_added: 1.0.0
 description:
   - Lists the replication sessions of one K2 array, with server-side filters, sorting and projection.
   - Every filter, the sort order and the projection are sent to the array in the query; nothing is
@@ -19,7 +19,7 @@ description:
     modifier on a field that is not numeric, or a value of the wrong type fails with a message that
     lists what is valid.
 author:
-  - kaminario.k2 maintainers (@kaminario)
+  - kaminario.k2 maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - kaminario.k2.connection
   - kaminario.k2.connection.action_group

@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: k2_replication_topology
 short_description: Converge every declared replication session of a Kaminario K2 / Silk array in one run
-version_added: 0.2.0
+version_added: 1.0.0
 description:
   - "Takes the replication sessions declared for the array the task talks to (O(sessions), with
     O(defaults) for what they share) and converges them all in one module run, the way
@@ -37,7 +37,7 @@ description:
     O(prune_prefix) and that no item declares, along the same planned path as
     O(sessions[].state=absent). A target-side session is never pruned."
 author:
-  - kaminario.k2 maintainers (@kaminario)
+  - kaminario.k2 maintainers (!UNKNOWN)
 extends_documentation_fragment:
   - kaminario.k2.connection
   - kaminario.k2.connection.action_group

@@ -10,7 +10,8 @@ Fixtures:
   every test that uses ``k2sim`` (directly or through ``run_playbook``).
 - ``run_playbook(playbook, array="k2-a", check=False, diff=False, extra_vars=None, user="admin")``
   -> harness.PlaybookResult (``.rc``, ``.stdout``, ``.tasks``, ``.task(name)``, ``.status(name)``).
-Every test in this folder is marked ``integration``.
+Every test in this folder is marked ``integration``; one marked ``fixed_ports`` also gets the xdist
+group ``fixed_ports`` (with ``--dist loadgroup`` those run one after another on one worker).
 """
 
 import os
@@ -30,6 +31,8 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if str(item.fspath).startswith(HERE + os.sep):
             item.add_marker(pytest.mark.integration)
+        if item.get_closest_marker("fixed_ports"):
+            item.add_marker(pytest.mark.xdist_group("fixed_ports"))
 
 
 k2sim_fixture, k2sim_reset_fixture = simulator_fixtures("k2sim")

@@ -31,9 +31,16 @@ from unittest import mock
 from urllib.parse import parse_qs, urlsplit
 
 import responses
-from ansible.module_utils import _internal as _ansible_internal
+from ansible.module_utils import basic as _ansible_basic
 from ansible.module_utils.common import warnings as _ansible_warnings
-from ansible.module_utils.testing import patch_module_args
+from ansible.module_utils.common.text.converters import to_bytes
+
+try:  # ansible-core 2.19 and newer
+    from ansible.module_utils import _internal as _ansible_internal
+    from ansible.module_utils.testing import patch_module_args
+except ImportError:  # ansible-core 2.16 to 2.18: the arguments go through basic._ANSIBLE_ARGS
+    _ansible_internal = None
+    patch_module_args = None
 
 from ansible_collections.kaminario.k2.plugins.module_utils import transport as _transport
 
@@ -65,14 +72,14 @@ def run_module(module, args, check_mode=False, diff_mode=False):
         args["_ansible_diff"] = True
     out, code = io.StringIO(), None
     with contextlib.ExitStack() as stack:
-        stack.enter_context(patch_module_args(args))
+        stack.enter_context(_module_args(args))
         stack.enter_context(contextlib.redirect_stdout(out))
         # Run as a module does on a target, not as controller code: warnings and deprecations go
         # into the result (the controller would show them at once), starting empty for each run.
         if hasattr(_ansible_internal, "is_controller"):
             stack.enter_context(mock.patch.object(_ansible_internal, "is_controller", False))
         for name in ("_global_warnings", "_global_deprecations"):
-            stack.enter_context(mock.patch.dict(getattr(_ansible_warnings, name, {}), clear=True))
+            stack.enter_context(_emptied(_ansible_warnings, name))
         try:
             main()
         except SystemExit as exc:
@@ -87,8 +94,26 @@ def run_module(module, args, check_mode=False, diff_mode=False):
     return result, failed
 
 
+def _module_args(args):
+    """The module arguments for the next AnsibleModule: patch_module_args where ansible-core has it
+    (2.19+, which refuses the old way), else basic._ANSIBLE_ARGS as the documented 2.16 way."""
+    if patch_module_args is not None:
+        return patch_module_args(args)
+    return mock.patch.object(_ansible_basic, "_ANSIBLE_ARGS",
+                             to_bytes(json.dumps({"ANSIBLE_MODULE_ARGS": args})))
+
+
+def _emptied(module, name):
+    """`module.name` (a dict in 2.19+, a list before) empty for the block, restored after it."""
+    value = getattr(module, name)
+    if isinstance(value, dict):
+        return mock.patch.dict(value, clear=True)
+    return mock.patch.object(module, name, type(value)())
+
+
 def warning_messages(result):
-    """The texts of a result's warnings (ansible-core 2.19 returns each as a WarningSummary dict)."""
+    """The texts of a result's warnings (ansible-core 2.19 returns each as a WarningSummary dict,
+    2.16 as a string)."""
     return [w["event"]["msg"] if isinstance(w, dict) else w for w in result.get("warnings", [])]
 
 

@@ -26,22 +26,31 @@ class CallbackModule(CallbackBase):
     CALLBACK_NAME = "k2_harness_results"
     CALLBACK_NEEDS_ENABLED = True
 
+    @staticmethod
+    def _part(result, name):
+        """TaskResult.result / .task / .host in ansible-core 2.19+; ._result / ._task / ._host before."""
+        found = getattr(result, name, None)
+        return found if found is not None else getattr(result, "_" + name)
+
+    def _result(self, result):
+        return self._part(result, "result")
+
     def _write(self, result, status):
         path = os.environ.get("K2_HARNESS_RESULTS")
         if not path:
             return
         entry = {
-            "task": result.task.get_name(),
-            "host": result.host.get_name(),
-            "action": result.task.action,
+            "task": self._part(result, "task").get_name(),
+            "host": self._part(result, "host").get_name(),
+            "action": self._part(result, "task").action,
             "status": status,
-            "result": dict(result.result),
+            "result": dict(self._result(result)),
         }
         with open(path, "a", encoding="utf-8") as handle:
             handle.write(json.dumps(entry, default=str) + "\n")
 
     def v2_runner_on_ok(self, result):
-        self._write(result, "changed" if result.result.get("changed") else "ok")
+        self._write(result, "changed" if self._result(result).get("changed") else "ok")
 
     def v2_runner_on_failed(self, result, ignore_errors=False):
         self._write(result, "failed")

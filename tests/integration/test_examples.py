@@ -1,0 +1,261 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The documented examples run, as written, against the simulator: the EXAMPLES of
+k2_replication_session_info, the EXAMPLES of every filter (each where its inputs come from: a play of
+the simulator arrays, after the role or playbook whose variables the example reads), and the example
+play of each role's README. (k2_replication_session and k2_replication_topology: their own test files.)
+
+Glue tasks the examples need around them are named "(test glue) ...". A task without connection
+options takes the array from the play's module_defaults, as the README shows."""
+
+import json
+import os
+import re
+
+import pytest
+import yaml
+from harness import REPO_ROOT, arrays_inventory, run_playbook as run_with, start_simulator
+from harness.dr import EXAMPLE_TOPOLOGY, converge_example, example_topology, sessions_on, snapshot_all
+
+from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session_info
+
+FILTERS = os.path.join(REPO_ROOT, "plugins", "filter")
+MODULE_DEFAULTS = {"group/kaminario.k2.k2": {"host": "{{ k2_host }}"}}
+
+
+def filter_example(name, **changes):
+    """The EXAMPLES tasks of filter `name` (plugins/filter/NAME.yml); `changes` update the first task."""
+    with open(os.path.join(FILTERS, name + ".yml"), encoding="utf-8") as handle:
+        tasks = yaml.safe_load(yaml.safe_load(handle)["EXAMPLES"])
+    assert tasks, name
+    tasks[0].update(changes)
+    return tasks
+
+
+def glue(name, **task):
+    return dict(name="(test glue) " + name, **task)
+
+
+def arrays_play(name, tasks, **extra):
+    play = {"name": name, "hosts": "k2_arrays", "connection": "local", "gather_facts": False,
+            "module_defaults": MODULE_DEFAULTS, "tasks": tasks}
+    play.update(extra)
+    return play
+
+
+def run_plays(k2sim, plays, tmp_path, extra_vars=None, name="run"):
+    """`plays` (dicts, or an import_playbook path) on the simulator arrays as hosts of k2_arrays."""
+    text = yaml.safe_dump([{"import_playbook": p} if isinstance(p, str) else p for p in plays], sort_keys=False)
+    result = run_with(k2sim, text, extra_vars=extra_vars, inventory=arrays_inventory(k2sim),
+                      workdir=str(tmp_path / name))
+    assert result.rc == 0, result
+    return result
+
+
+def facts(result, task, host):
+    [entry] = [e for e in result.entries(task) if e["host"] == host]
+    return entry["result"].get("ansible_facts", entry["result"])
+
+
+def readme_blocks(role):
+    with open(os.path.join(REPO_ROOT, "roles", role, "README.md"), encoding="utf-8") as handle:
+        return [yaml.safe_load(block) for block in re.findall(r"^```yaml\n(.*?)^```", handle.read(), re.M | re.S)]
+
+
+def readme_play(role):
+    """The example play of the role's README: its first YAML block that is a list of plays using the role."""
+    plays = [b for b in readme_blocks(role) if isinstance(b, list) and b and "hosts" in b[0]]
+    assert plays, role
+    assert "kaminario.k2." + role in json.dumps(plays[0]), role
+    return plays[0]
+
+
+def readme_topology(role):
+    [block] = [b for b in readme_blocks(role) if isinstance(b, dict) and "k2_topology" in b]
+    return block["k2_topology"]
+
+
+def changed_count(result):
+    return sum(1 for t in result.tasks if t["status"] == "changed")
+
+
+# ---- k2_replication_session_info ---------------------------------------------------------------------
+
+INFO_SEED = {
+    "array-a": {
+        "volume_groups": [{"name": n, "quota": 0} for n in ("prod-vg", "prod-web-vg", "test-vg")],
+        "replication/sessions": [
+            {"name": "prod-db-1", "replication_peer_k2array": "array-b", "local_volume_group": "prod-vg",
+             "rpo": 900, "state": "in_sync"},
+            {"name": "prod-web", "replication_peer_k2array": "array-b", "local_volume_group": "prod-web-vg",
+             "rpo": 300, "state": "suspended"},
+            {"name": "test-1", "replication_peer_k2array": "array-b", "local_volume_group": "test-vg",
+             "rpo": 300, "state": "idle"},
+        ],
+    },
+}
+
+
+def test_the_info_module_examples_run(tmp_path):
+    """EXAMPLES, as written, against an array with the session and volume group names they use."""
+    seed = tmp_path / "seed.json"
+    seed.write_text(json.dumps(INFO_SEED))
+    with start_simulator(arrays=["array-a", "array-b"], seed=str(seed)) as sim:
+        tasks = yaml.safe_load(k2_replication_session_info.EXAMPLES)
+        play = [{"name": "Examples", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
+        result = run_with(sim, yaml.safe_dump(play, sort_keys=False), array="array-a", workdir=str(tmp_path / "run"),
+                          extra_vars={"k2_host": sim.arrays["array-a"]["host"], "k2_username": "admin",
+                                      "k2_password": sim.users["admin"]["password"]})
+    assert result.rc == 0, result
+    statuses = [t["status"] for t in result.tasks if t["action"].startswith("kaminario.")]
+    assert len(statuses) == 6 and set(statuses) == {"ok"}, statuses
+
+    def names(task):
+        return [s["name"] for s in result.task(task)["sessions"]]
+
+    assert result.task("List every replication session (all pages)")["total"] == 3
+    assert "3 sessions" in result.task("Show how many sessions the array has")["msg"]
+    assert names("Read one session by name") == ["prod-db-1"]
+    assert names("Sessions of a volume group (given by name), in sync, with an RPO over 5 minutes, newest first") \
+        == ["prod-db-1"]
+    assert names("Sessions whose state is one of a list and whose name starts with prod-") == ["prod-web"]
+    report = {s["name"]: s for s in result.task("Drift report, names of the referenced objects included, few fields")["sessions"]}
+    assert report["prod-db-1"]["local_volume_group_name"] == "prod-vg"
+    assert {s["replication_peer_k2array_name"] for s in report.values()} == {"array-b"}
+    first = result.task("The first 10 sessions by name; truncated tells whether there are more")
+    assert names("The first 10 sessions by name; truncated tells whether there are more") == ["prod-db-1", "prod-web", "test-1"]
+    assert first["truncated"] is False
+
+
+# ---- the roles' README example plays ---------------------------------------------------------------
+
+
+def test_the_role_readme_plays_run(k2sim, tmp_path):
+    """replication_topology's play with the README's own k2_topology converges it, a second run changes
+    nothing; then drift_report's play (read-only) finds every pair of it in sync."""
+    topology = readme_topology("replication_topology")
+    apply = readme_play("replication_topology")
+    first = run_plays(k2sim, apply, tmp_path, {"k2_topology": topology}, name="apply")
+    assert changed_count(first) > 0
+    on_a, on_b = sessions_on(k2sim, "k2-a"), sessions_on(k2sim, "k2-b")
+    for pair in topology["pairs"]:
+        source, target = (on_a, on_b) if pair["source"] == "k2-a" else (on_b, on_a)
+        target_name = pair.get("target_session", "remote_" + pair["name"])
+        if pair.get("state") == "absent":
+            assert pair["name"] not in source and target_name not in target
+        else:
+            assert source[pair["name"]]["state"] == "in_sync" and target[target_name]["current_role"] == "target"
+    again = run_plays(k2sim, apply, tmp_path, {"k2_topology": topology}, name="again")
+    assert changed_count(again) == 0, [(t["task"], t["host"]) for t in again.tasks if t["status"] == "changed"]
+
+    k2sim.clear_journal()
+    report = run_plays(k2sim, readme_play("drift_report"), tmp_path, name="drift",
+                       extra_vars={"k2_topology": topology, "drift_report_dir": str(tmp_path / "reports")})
+    with open(tmp_path / "reports" / "drift_report.json", encoding="utf-8") as handle:
+        found = json.load(handle)
+    assert {p["name"]: p["status"] for p in found["pairs"]} == {p["name"]: "in_sync" for p in topology["pairs"]}
+    assert not [e for array in ("k2-a", "k2-b") for e in k2sim.journal(array) if e["method"] != "GET"]
+    assert report.rc == 0
+
+
+# ---- the filters' EXAMPLES ---------------------------------------------------------------------------
+
+
+def test_pair_plan_example_converges_each_array(k2sim, tmp_path):
+    topology = example_topology()
+    run_plays(k2sim, [arrays_play("pair_plan", filter_example("pair_plan"))], tmp_path, {"k2_topology": topology})
+    on = {a: sessions_on(k2sim, a) for a in ("k2-a", "k2-b")}
+    for pair in topology["pairs"]:
+        assert on[pair["source"]][pair["name"]]["state"] == "in_sync", pair["name"]
+
+
+def test_failover_and_failback_examples_run(k2sim, tmp_path):
+    """dr_pairs, failover_items, failover_report, failover_summary: the failover of the pairs from k2-a;
+    then failback_plan, failback_summary and failback_waiting around the reverse on k2-b."""
+    converge_example(k2sim, str(tmp_path / "converge"))
+    snapshot_all(k2sim)
+    select = filter_example("dr_pairs")
+    fail_over = filter_example("failover_items", register="failover")
+    report = filter_example("failover_report")
+    summary = filter_example("failover_summary")
+    # On the DR array only, as playbooks/failover.yml runs it (k2-a, the source, may be down).
+    result = run_plays(k2sim, [arrays_play("failover", select + fail_over + report + summary, hosts="k2-b")], tmp_path,
+                       {"k2_topology": example_topology(), "k2_failover_source": "k2-a"}, name="failover")
+    selected = facts(result, select[0]["name"], "k2-b")["selected"]
+    assert sorted(p["name"] for p in selected) == ["oracle_prod", "sql_prod"]
+    on_b = sessions_on(k2sim, "k2-b")
+    assert on_b["remote_oracle_prod"]["state"] == on_b["remote_sql_prod"]["state"] == "failed_over"
+    assert on_b["reports_dr"]["state"] == "in_sync"  # k2-b's own pair is not selected
+    records = facts(result, summary[0]["name"], "k2-b")["summary"]
+    assert "oracle_prod" in json.dumps(records) and "failed_over" in json.dumps(records)
+
+    read = glue("Read the sessions", register="read", **{"kaminario.k2.k2_replication_session_info": {}})
+    plan = filter_example("failback_plan")
+    start = glue("Keep the plan at the start", run_once=True, **{"ansible.builtin.set_fact": {"start": "{{ plan }}"}})
+    summarise = filter_example("failback_summary")
+    # The reverse step itself (failed_over -> in_sync on the DR array), then the example waits for it.
+    reverse = glue("Reverse on the DR array", when="inventory_hostname == 'k2-b'",
+                   loop=["remote_oracle_prod", "remote_sql_prod"],
+                   **{"kaminario.k2.k2_replication_session": {"name": "{{ item }}", "replication_state": "in_sync"}})
+    waiting = filter_example("failback_waiting", retries=60, delay=1)
+    tasks = [glue("Select", **{"ansible.builtin.set_fact": {"selected": selected}}), read] + plan + [start] + summarise \
+        + [reverse] + waiting
+    result = run_plays(k2sim, [arrays_play("failback", tasks)], tmp_path, {"k2_topology": example_topology()},
+                       name="failback")
+    planned = facts(result, plan[0]["name"], "k2-a")["plan"]
+    assert sorted(planned["expect"]) == ["k2-a", "k2-b"], planned
+    assert facts(result, summarise[0]["name"], "k2-a")["summary"]
+    polls = [e for e in result.entries(waiting[0]["name"])]
+    assert {e["host"] for e in polls} == {"k2-a", "k2-b"} and all(e["status"] == "ok" for e in polls), polls
+    on_a = sessions_on(k2sim, "k2-a")
+    assert on_a["oracle_prod"]["current_role"] == on_a["sql_prod"]["current_role"] == "target"
+
+
+def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
+    converge_example(k2sim, str(tmp_path / "converge"))
+    markdown = tmp_path / "drift_report.md"
+    compute = filter_example("drift_report")
+    write = filter_example("drift_report_markdown")
+    write[0]["ansible.builtin.copy"]["dest"] = str(markdown)
+    write[0]["run_once"] = True
+    play = {"name": "Drift", "hosts": "k2_arrays", "connection": "local", "gather_facts": False,
+            "roles": [{"role": "kaminario.k2.drift_report"}], "post_tasks": compute + write}
+    result = run_plays(k2sim, [play], tmp_path, {"k2_topology": example_topology(),
+                                                  "drift_report_dir": str(tmp_path / "reports")})
+    report = facts(result, compute[0]["name"], "k2-a")["report"]
+    with open(tmp_path / "reports" / "drift_report.json", encoding="utf-8") as handle:
+        written = json.load(handle)
+    assert [(p["name"], p["status"]) for p in report["pairs"]] == [(p["name"], p["status"]) for p in written["pairs"]]
+    assert {p["status"] for p in report["pairs"]} == {"in_sync"}
+    text = markdown.read_text()
+    for pair in example_topology()["pairs"]:
+        assert pair["name"] in text
+
+
+def test_topology_export_example_builds_what_the_playbook_writes(k2sim, tmp_path):
+    converge_example(k2sim, str(tmp_path / "converge"))
+    path = tmp_path / "k2_topology.yml"
+    keep = glue("Keep the readings under the example's name",
+                **{"ansible.builtin.set_fact": {"export_read": "{{ export_topology_read }}"}})
+    example = filter_example("topology_export")
+    result = run_plays(k2sim, [os.path.join(REPO_ROOT, "playbooks", "export_topology.yml"),
+                               arrays_play("export", [keep] + example)], tmp_path, {"export_topology_path": str(path)})
+    exported = facts(result, example[0]["name"], "k2-a")["exported"]
+    with open(path, encoding="utf-8") as handle:
+        written = yaml.safe_load(handle)
+    assert exported["k2_topology"] == written["k2_topology"]
+    assert sorted(p["name"] for p in exported["k2_topology"]["pairs"]) == \
+        sorted(p["name"] for p in example_topology()["pairs"])
+
+
+def test_every_filter_has_its_examples_run_here():
+    """A new filter documentation file needs its example in this file."""
+    with open(__file__, encoding="utf-8") as handle:
+        source = handle.read()
+    documented = sorted(n[:-4] for n in os.listdir(FILTERS) if n.endswith(".yml"))
+    assert documented
+    assert [n for n in documented if 'filter_example("%s"' % n not in source] == []
+
+
+@pytest.fixture(autouse=True)
+def _example_files_exist():
+    assert os.path.isfile(EXAMPLE_TOPOLOGY)
