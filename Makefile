@@ -59,7 +59,7 @@ endef
 # A fresh copy of the checkout (without venv, build output and git data) inside an ansible_collections tree.
 tree: venv
 	rm -rf $(TREE) && mkdir -p $(COLL)
-	tar --exclude=./$(VENV) --exclude=./build --exclude=./.git --exclude='__pycache__' \
+	tar --exclude='./.venv*' --exclude=./build --exclude=./.git --exclude='__pycache__' \
 	    --exclude=./tests/output -cf - . | tar -xf - -C $(COLL)
 
 sanity: tree

@@ -75,8 +75,8 @@ def check_docs(env, cwd):
             proc = run([os.path.join(BIN, "ansible-doc"), "-t", kind, fqcn], env, cwd)
             # ansible-doc prints a warning and exits 0 for a plugin it does not find: read its output too.
             if proc.returncode != 0 or fqcn not in proc.stdout or "not found" in proc.stderr:
-                raise CheckFailed("ansible-doc -t %s %s: rc=%d\n%s%s" % (kind, fqcn, proc.returncode,
-                                                                        proc.stdout[-2000:], proc.stderr[-2000:]))
+                raise CheckFailed("ansible-doc -t %s %s: rc=%d\n%s%s"
+                                  % (kind, fqcn, proc.returncode, proc.stdout[-2000:], proc.stderr[-2000:]))
             print("ansible-doc -t %s %s: ok" % (kind, fqcn))
 
 

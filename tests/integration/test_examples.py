@@ -11,10 +11,9 @@ import json
 import os
 import re
 
-import pytest
 import yaml
 from harness import REPO_ROOT, arrays_inventory, run_playbook as run_with, start_simulator
-from harness.dr import EXAMPLE_TOPOLOGY, converge_example, example_topology, sessions_on, snapshot_all
+from harness.dr import converge_example, example_topology, sessions_on, snapshot_all
 
 from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session_info
 
@@ -204,7 +203,7 @@ def test_failover_and_failback_examples_run(k2sim, tmp_path):
     planned = facts(result, plan[0]["name"], "k2-a")["plan"]
     assert sorted(planned["expect"]) == ["k2-a", "k2-b"], planned
     assert facts(result, summarise[0]["name"], "k2-a")["summary"]
-    polls = [e for e in result.entries(waiting[0]["name"])]
+    polls = result.entries(waiting[0]["name"])
     assert {e["host"] for e in polls} == {"k2-a", "k2-b"} and all(e["status"] == "ok" for e in polls), polls
     on_a = sessions_on(k2sim, "k2-a")
     assert on_a["oracle_prod"]["current_role"] == on_a["sql_prod"]["current_role"] == "target"
@@ -219,8 +218,8 @@ def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
     write[0]["run_once"] = True
     play = {"name": "Drift", "hosts": "k2_arrays", "connection": "local", "gather_facts": False,
             "roles": [{"role": "kaminario.k2.drift_report"}], "post_tasks": compute + write}
-    result = run_plays(k2sim, [play], tmp_path, {"k2_topology": example_topology(),
-                                                  "drift_report_dir": str(tmp_path / "reports")})
+    variables = {"k2_topology": example_topology(), "drift_report_dir": str(tmp_path / "reports")}
+    result = run_plays(k2sim, [play], tmp_path, variables)
     report = facts(result, compute[0]["name"], "k2-a")["report"]
     with open(tmp_path / "reports" / "drift_report.json", encoding="utf-8") as handle:
         written = json.load(handle)
@@ -254,8 +253,3 @@ def test_every_filter_has_its_examples_run_here():
     documented = sorted(n[:-4] for n in os.listdir(FILTERS) if n.endswith(".yml"))
     assert documented
     assert [n for n in documented if 'filter_example("%s"' % n not in source] == []
-
-
-@pytest.fixture(autouse=True)
-def _example_files_exist():
-    assert os.path.isfile(EXAMPLE_TOPOLOGY)
