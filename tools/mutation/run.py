@@ -37,8 +37,8 @@ FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 # Second pass, for the survivors only: the whole unit suite, so that any test can still kill them.
 FIRST_TESTS = {
     "api.py": ["module_utils/test_api.py", "module_utils/test_api_answers.py"],
-    "errors.py": ["module_utils/test_transport.py", "module_utils/test_transport_failures.py",
-                  "module_utils/test_api.py"],
+    "errors.py": ["module_utils/test_errors.py", "module_utils/test_transport.py",
+                  "module_utils/test_transport_failures.py", "module_utils/test_api.py"],
     "k2_module.py": ["module_utils/test_k2_module.py", "module_utils/test_k2_module_required.py"],
     "session_apply.py": ["modules/test_k2_replication_session.py", "modules/test_k2_replication_session_fields.py"],
     "session_filters.py": ["module_utils/test_session_filters.py", "module_utils/test_session_filters_edges.py",
