@@ -60,6 +60,8 @@ def _child(request):
         code = int(pytest.main(request["args"]))
     except BaseException:  # noqa: B036 - whatever a mutant raises, the child must end here
         code = 3
+    if code == pytest.ExitCode.NO_TESTS_COLLECTED:  # nothing ran, so nothing killed the mutant
+        code = 0
     os._exit(code)
 
 

@@ -151,7 +151,7 @@ def mutate_file(name, slot, python, env, timeout, workdir):
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
     # Second pass, for the survivors only: the whole unit suite may still kill them.
-    everything = command(["tests/unit"])
+    everything = command(["tests/unit"] + ["--ignore=" + t for t in first])  # the first pass ran those
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in list(db.completed_work_items):
             if result.worker_outcome == WorkerOutcome.NORMAL and result.test_outcome == TestOutcome.SURVIVED:

@@ -365,3 +365,116 @@ def test_the_context_manager_closes_its_session():
     with K2Transport(HOST, USERNAME, PASSWORD, session=Session()) as t:
         assert closed == []
     assert closed == [True]
+
+
+# --- what every request carries, and answers at the edges ------------------------------------------------
+
+
+def test_every_request_says_who_it_is_and_what_it_accepts():
+    with responses.RequestsMock() as rsps:
+        rsps.get(BASE_URL + PATH, json={"hits": []})
+        transport().request("GET", PATH)
+        headers = rsps.calls[0].request.headers
+    assert (headers["User-Agent"], headers["Accept"]) == ("kaminario.k2-ansible", "application/json")
+
+
+def test_a_connection_error_without_any_detail_names_its_type():
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, error=requests.exceptions.ConnectionError())
+        with pytest.raises(errors.K2ConnectionError) as info:
+            transport().request("GET", PATH)
+    assert str(info.value) == "GET /replication/sessions to 127.0.0.1: connection failed: connection lost: ConnectionError"
+    assert info.value.attempts == 1
+
+
+def test_a_certificate_error_without_its_verify_message_falls_back_to_its_text():
+    cause = ssl.SSLCertVerificationError(1, "certificate verify failed")
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, error=requests.exceptions.SSLError(cause))
+        with pytest.raises(errors.K2TLSError) as info:
+            transport().request("GET", PATH)
+    assert str(info.value) == ("GET /replication/sessions to 127.0.0.1: TLS failure (see validate_certs and ca_path): "
+                               "certificate verify failed")
+
+
+@pytest.mark.parametrize("payload, error_msg", [
+    (["busy", "later"], "['busy', 'later']"),  # JSON that is not an object: its text
+    ("x" * 300, "x" * 200),  # cut at 200 characters
+    ({}, None),
+    ({"error_msg": ""}, "{'error_msg': ''}"),
+])
+def test_error_bodies_that_are_not_an_error_msg(payload, error_msg):
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, status=500, json=payload)
+        with pytest.raises(errors.K2ServerError) as info:
+            transport(retries=0).request("GET", PATH)
+    assert info.value.error_msg == error_msg
+    assert str(info.value) == "GET /replication/sessions failed: HTTP 500 Internal Server Error" + (
+        ": " + error_msg if error_msg else "")
+
+
+@pytest.mark.parametrize("status", [200, 201, 299])
+def test_any_2xx_is_success(status):
+    with ExpectedCalls() as calls:
+        calls.add("POST", PATH, body={"name": "s"}, status=status, json={"id": 1})
+        assert transport().request("POST", PATH, body={"name": "s"}) == {"id": 1}
+
+
+def test_300_is_not_success():
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, status=300, json={"error_msg": "choose"})
+        with pytest.raises(errors.K2HTTPError) as info:
+            transport().request("GET", PATH)
+    assert str(info.value) == "GET /replication/sessions failed: HTTP 300: choose"
+
+
+def test_a_200_without_a_body_is_none():
+    with responses.RequestsMock() as rsps:
+        rsps.patch(BASE_URL + PATH + "/1", status=200, body=b"")
+        assert transport().request("PATCH", PATH + "/1", body={"rpo": 60}) is None
+
+
+def test_an_error_after_a_retry_that_worked_did_not_give_up():
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH + "/9", status=503)
+        calls.add("GET", PATH + "/9", status=404, json={"error_msg": "no such session"})
+        with pytest.raises(errors.K2NotFound) as info:
+            transport().request("GET", PATH + "/9")
+    assert str(info.value) == "GET /replication/sessions/9 failed: HTTP 404 Not Found: no such session"
+    assert info.value.attempts == 1
+    assert calls.sleeps == [0.5]
+
+
+def test_validate_certs_false_warns_about_nothing(tmp_path, recwarn):
+    import warnings
+
+    from ansible_collections.kaminario.k2.tests.unit.plugins.module_utils.local_https import LocalHTTPS
+
+    warnings.simplefilter("always")
+    with LocalHTTPS(tmp_path) as server:
+        server.script[:] = [("json", 200, {"id": 1})]
+        t = K2Transport(server.host, USERNAME, PASSWORD, validate_certs=False)
+        assert t.request("GET", "/system/state/1") == {"id": 1}
+    assert [str(w.message) for w in recwarn if "Unverified HTTPS request" in str(w.message)] == []
+    # ...while an unverified request outside the transport does warn (so the check above can fail).
+    with LocalHTTPS(tmp_path) as server:
+        server.script[:] = [("json", 200, {"id": 1})]
+        requests.get("https://%s/api/v2/system/state/1" % server.host, verify=False, timeout=5)
+    assert [w for w in recwarn if "Unverified HTTPS request" in str(w.message)]
+
+
+def test_the_module_imports_without_requests_and_says_so(monkeypatch):
+    """The sanity tests import module_utils without requests: the import must work, and tell."""
+    import importlib.util
+    import sys
+
+    from ansible_collections.kaminario.k2.plugins.module_utils import transport as real
+
+    for name in ("requests", "requests.adapters", "urllib3", "urllib3.exceptions", "urllib3.util.retry"):
+        monkeypatch.setitem(sys.modules, name, None)  # `import requests` now raises ImportError
+    spec = importlib.util.spec_from_file_location("k2_transport_without_requests", real.__file__)
+    copy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(copy)
+    assert copy.HAS_REQUESTS is False
+    assert "ImportError" in copy.REQUESTS_IMPORT_ERROR or "ModuleNotFoundError" in copy.REQUESTS_IMPORT_ERROR
+    assert real.HAS_REQUESTS is True and real.REQUESTS_IMPORT_ERROR is None
