@@ -144,3 +144,45 @@ def test_an_empty_reference_fails_before_any_request():
     assert failed
     assert result["msg"] == ("filters.retention_policy__neq: expected a name, an id or a ref like "
                              "/retention_policies/ID, got ' '")
+
+
+# --- the other shapes a caller may pass ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("modifier", ["gt", "lt", "gte", "lte"])
+def test_each_numeric_modifier_on_a_string_field_is_named_numeric(modifier):
+    with pytest.raises(FilterError) as info:
+        build_query(filters={"name__" + modifier: "b"})
+    assert str(info.value).startswith("filters: the numeric modifier %r does not apply to the string field 'name'; "
+                                      % modifier)
+
+
+def test_a_tuple_is_a_list_not_a_single_value():
+    assert params({"state__in": ("in_sync", "idle")}) == {"state__in": "in_sync,idle"}
+    with pytest.raises(FilterError) as info:
+        build_query(filters={"rpo": (300,)})
+    assert str(info.value) == "filters.rpo: expected a single integer value, got tuple"
+
+
+@pytest.mark.parametrize("key, value, message", [
+    ("local_volume_group", ["prod-vg"], "filters.local_volume_group: expected a single name, id or ref value, got list"),
+    ("local_volume_group__neq", True,
+     "filters.local_volume_group__neq: expected a name, an id or a ref like /volume_groups/ID, got True"),
+    ("retention_policy__in", [None],
+     "filters.retention_policy__in: expected a single name, id or ref value, got NoneType"),
+])
+def test_reference_shapes_refused_with_the_field_and_its_path(key, value, message):
+    with pytest.raises(FilterError) as info:
+        build_query(filters={key: value})
+    assert str(info.value) == message
+
+
+@pytest.mark.parametrize("limit", [True, "5", 0, -1, 2.0])
+def test_limit_must_be_a_positive_integer(limit):
+    with pytest.raises(FilterError) as info:
+        build_query(limit=limit)
+    assert str(info.value) == "limit: expected a positive integer, got %r" % (limit,)
+
+
+def test_limit_one_is_fine():
+    assert build_query(limit=1).params(Resolver()) == {}

@@ -157,6 +157,20 @@ def test_primary_true_without_current_role_is_the_source_side():
                                   "session, on the peer array")
 
 
+def test_current_role_wins_over_primary():
+    """current_role says the side when the API shows it; primary is only the fallback."""
+    with ExpectedCalls() as calls:
+        by_name(calls, sess(state="in_sync", current_role="source", primary=False))
+        calls.add("PATCH", S7, body={"state": "suspended"}, json=sess(state="suspended", primary=False))
+        result, failed = run(replication_state="suspended")
+    assert not failed, result
+    with ExpectedCalls() as calls:
+        by_name(calls, sess(state="in_sync", current_role="target", primary=True))
+        result, failed = run(replication_state="suspended")
+    assert failed
+    assert "it is in_sync on the target side" in result["msg"]
+
+
 # ---- recovery limits: literal values -------------------------------------------------------------------
 
 
