@@ -155,7 +155,7 @@ def mutate_file(name, slot, python, env, timeout, workdir):
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in list(db.completed_work_items):
             if result.worker_outcome == WorkerOutcome.NORMAL and result.test_outcome == TestOutcome.SURVIVED:
-                db.set_result(item.job_id, mutate_and_test(item.mutations, everything, timeout))
+                db.set_result(item.job_id, mutate_and_test(item.mutations, everything, 3 * timeout))
 
     results = []
     with use_db(str(session), WorkDB.Mode.open) as db:
@@ -205,12 +205,14 @@ def main(argv=None):
             if proc.returncode != 0:
                 sys.exit("the unit tests fail without any mutant:\n" + proc.stdout[-3000:])
             baseline = max(baseline, time.monotonic() - start)
-        # A mutant that makes a loop endless is killed by this timeout: well above a whole run.
+        # A mutant that makes a loop endless is killed by this timeout: well above a first pass (a few
+        # test files), and three times that for the second pass (the whole suite), so that a machine
+        # busy with other work does not count a slow run as a kill.
         timeout = round(max(20.0, 4 * baseline), 1)
         for slot in range(jobs):
             # The server stops a run a little before cosmic-ray would give up on its client.
             servers.append(subprocess.Popen([python, str(FORKSERVER), "serve", str(workdir / ("slot-%d.sock" % slot)),
-                                             str(timeout - 2)], cwd=workdir / ("tree-%d" % slot), env=env))
+                                             str(3 * timeout + 5)], cwd=workdir / ("tree-%d" % slot), env=env))
         for slot in range(jobs):
             sock = workdir / ("slot-%d.sock" % slot)
             for _wait in range(600):
@@ -219,8 +221,8 @@ def main(argv=None):
                 time.sleep(0.05)
             else:
                 sys.exit("the fork server of job %d did not start" % slot)
-        print("mutation: %s; %d at a time; baseline %.1f s, timeout %.0f s per mutant"
-              % (", ".join(names), jobs, baseline, timeout), flush=True)
+        print("mutation: %s; %d at a time; baseline %.1f s, timeout %.0f s per mutant (%.0f s on the second pass)"
+              % (", ".join(names), jobs, baseline, timeout, 3 * timeout), flush=True)
         # The biggest files first, so the two jobs end close together.
         order = sorted(names, key=lambda n: -(SOURCES / n).stat().st_size)
         results = {}
