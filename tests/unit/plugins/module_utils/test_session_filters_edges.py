@@ -168,10 +168,11 @@ def test_a_tuple_is_a_list_not_a_single_value():
     ("local_volume_group", ["prod-vg"], "filters.local_volume_group: expected a single name, id or ref value, got list"),
     ("local_volume_group__neq", True,
      "filters.local_volume_group__neq: expected a name, an id or a ref like /volume_groups/ID, got True"),
+    ("primary", [True], "filters.primary: expected a single boolean value, got list"),
     ("retention_policy__in", [None],
      "filters.retention_policy__in: expected a single name, id or ref value, got NoneType"),
 ])
-def test_reference_shapes_refused_with_the_field_and_its_path(key, value, message):
+def test_shapes_refused_with_the_field_and_what_it_takes(key, value, message):
     with pytest.raises(FilterError) as info:
         build_query(filters={key: value})
     assert str(info.value) == message
