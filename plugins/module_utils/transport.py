@@ -200,7 +200,9 @@ class K2Retry(Retry):
         if value is not None and response.status in REFUSED_STATUSES:
             try:
                 return min(RETRY_AFTER_MAX, max(0.0, float(self.parse_retry_after(value))))
-            except (InvalidHeader, ValueError):  # unparsable: fall back to the backoff
+            # Unparsable, or a date whose year is out of range (ValueError, or OverflowError past
+            # what the C library holds): fall back to the backoff.
+            except (InvalidHeader, ValueError, OverflowError):
                 pass
         return None
 

@@ -478,3 +478,15 @@ def test_the_module_imports_without_requests_and_says_so(monkeypatch):
     assert copy.HAS_REQUESTS is False
     assert "ImportError" in copy.REQUESTS_IMPORT_ERROR or "ModuleNotFoundError" in copy.REQUESTS_IMPORT_ERROR
     assert real.HAS_REQUESTS is True and real.REQUESTS_IMPORT_ERROR is None
+
+
+@pytest.mark.parametrize("retry_after", [
+    "Wed, 21 Oct 99999 07:28:00 GMT",  # the date parser raises ValueError (year out of range)
+    "Wed, 21 Oct 999999999999 07:28:00 GMT",  # ...and OverflowError for a year past what C can hold
+])
+def test_a_retry_after_date_out_of_range_falls_back_to_the_backoff(retry_after):
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, status=503, headers={"Retry-After": retry_after})
+        calls.add("GET", PATH, json={"hits": []})
+        assert transport().request("GET", PATH) == {"hits": []}
+    assert calls.sleeps == [0.5]
