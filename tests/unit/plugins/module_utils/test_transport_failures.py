@@ -12,6 +12,7 @@ import pytest
 import requests
 import responses
 import trustme
+from urllib3 import exceptions as urllib3_exceptions
 
 from ansible_collections.kaminario.k2.plugins.module_utils import errors
 from ansible_collections.kaminario.k2.plugins.module_utils.transport import K2Transport
@@ -490,3 +491,18 @@ def test_a_retry_after_date_out_of_range_falls_back_to_the_backoff(retry_after):
         calls.add("GET", PATH, json={"hits": []})
         assert transport().request("GET", PATH) == {"hits": []}
     assert calls.sleeps == [0.5]
+
+
+@pytest.mark.parametrize("error, reason", [
+    # urllib3's own SSLError, not a requests one: the chain says it is TLS (no ssl reason in it).
+    (requests.exceptions.ConnectionError(urllib3_exceptions.SSLError("bad record mac")), "TLS handshake failed"),
+    # An ssl.SSLError while reading the body, after the handshake.
+    (requests.exceptions.ChunkedEncodingError(ssl.SSLError(1, "bad record mac")), "bad record mac"),
+], ids=["urllib3 SSLError", "ssl.SSLError mid-body"])
+def test_a_tls_error_anywhere_in_the_chain_is_a_tls_error(error, reason):
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, error=error)
+        with pytest.raises(errors.K2TLSError) as info:
+            transport().request("GET", PATH)
+    assert str(info.value) == ("GET /replication/sessions to 127.0.0.1: TLS failure (see validate_certs and "
+                               "ca_path): " + reason)
