@@ -31,6 +31,7 @@ SOURCES = ROOT / "plugins" / "module_utils"
 EQUIVALENTS = ROOT / "tests" / "mutation" / "equivalent-mutants.txt"
 GOAL = 95.0
 SEP = " || "
+FIELDS = ("file", "operator", "line above", "line", "mutated line", "reason")
 FORKSERVER = Path(__file__).resolve().parent / "forkserver.py"
 
 # First pass: the unit tests that exercise each file directly (collecting only these is much faster).
@@ -93,7 +94,7 @@ def collections_link_root(tree):
 
 
 def read_equivalents():
-    """{(file, operator, before, after): reason} from the reviewed list."""
+    """{(file, operator, line above, line, mutated line): reason} from the reviewed list."""
     found = {}
     if not EQUIVALENTS.exists():
         return found
@@ -101,18 +102,25 @@ def read_equivalents():
         if not line.strip() or line.startswith("#"):
             continue
         parts = line.split(SEP)
-        if len(parts) != 5 or not parts[4].strip():
-            sys.exit("%s:%d: expected file%soperator%sbefore%safter%sreason" % (EQUIVALENTS, number, SEP, SEP, SEP, SEP))
-        found[tuple(p.strip() for p in parts[:4])] = parts[4].strip()
+        if len(parts) != 6 or not parts[5].strip():
+            sys.exit("%s:%d: expected %s" % (EQUIVALENTS, number, SEP.join(FIELDS)))
+        found[tuple(p.strip() for p in parts[:5])] = parts[5].strip()
     return found
 
 
 def changed_lines(diff):
-    """The removed and added lines of a unified diff, each joined into one stripped line."""
+    """(context, before, after) of a unified diff: the unchanged line just above the change (so that
+    two identical lines in one file stay apart), the removed and the added lines, each stripped."""
     diff = diff.splitlines() if isinstance(diff, str) else diff
+    context = ""
+    for line in diff:
+        if line.startswith(("-", "+")) and not line.startswith(("---", "+++")):
+            break
+        if line.startswith(" ") and line.strip():
+            context = line.strip()
     before = [line[1:].strip() for line in diff if line.startswith("-") and not line.startswith("---")]
     after = [line[1:].strip() for line in diff if line.startswith("+") and not line.startswith("+++")]
-    return " ".join(before), " ".join(after)
+    return context, " ".join(before), " ".join(after)
 
 
 def cosmic_ray(python, env, cwd, *args):
@@ -166,8 +174,8 @@ def mutate_file(name, slot, python, env, timeout, workdir):
             if result.worker_outcome != WorkerOutcome.NORMAL:
                 raise RuntimeError("%s %s at line %d: worker %s\n%s" % (name, mutation.operator_name,
                                    mutation.start_pos[0], result.worker_outcome, result.output))
-            before, after = changed_lines(result.diff or [])
-            results.append((mutation.operator_name, mutation.start_pos[0], before, after,
+            context, before, after = changed_lines(result.diff or [])
+            results.append((mutation.operator_name, mutation.start_pos[0], context, before, after,
                             "survived" if result.test_outcome == TestOutcome.SURVIVED else "killed"))
         pending = db.num_work_items - db.num_results
     if pending:
@@ -257,16 +265,16 @@ def report(names, results, equivalents, elapsed):
     print("\n%-20s %8s %7s %9s %11s %7s" % ("file", "mutants", "killed", "survived", "equivalent", "score"))
     for name in names:
         rows = results[name]
-        killed = sum(1 for r in rows if r[4] == "killed")
-        survivors = [r for r in rows if r[4] == "survived"]
+        killed = sum(1 for r in rows if r[-1] == "killed")
+        survivors = [r for r in rows if r[-1] == "survived"]
         equivalent = 0
-        for operator, line, before, after, _outcome in survivors:
-            key = (name, operator, before, after)
+        for operator, line, context, before, after, _outcome in survivors:
+            key = (name, operator, context, before, after)
             if key in equivalents:
                 equivalent += 1
                 used.add(key)
             else:
-                unlisted.append((name, line, operator, before, after))
+                unlisted.append((name, line, operator, context, before, after))
         scored = len(rows) - equivalent
         score = 100.0 * killed / scored if scored else 100.0
         failed |= score < GOAL
@@ -275,8 +283,8 @@ def report(names, results, equivalents, elapsed):
     if unlisted:
         print("\nSurvivors not in %s (kill each with a test, or add its line with a reason):"
               % EQUIVALENTS.relative_to(ROOT))
-        for name, line, operator, before, after in sorted(unlisted):
-            print("  line %d: %s" % (line, SEP.join([name, operator, before, after, "REASON"])))
+        for name, line, operator, context, before, after in sorted(unlisted):
+            print("  line %d: %s" % (line, SEP.join([name, operator, context, before, after, "REASON"])))
     stale = [key for key in equivalents if key[0] in names and key not in used]
     if stale:
         print("\nListed as equivalent but not surviving any more (remove these lines):")
