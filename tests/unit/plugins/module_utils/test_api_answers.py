@@ -1,12 +1,13 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""K2Api against answers that break the API's contract: an object found by name without an id."""
+"""K2Api at its edges: answers that break the API contract (an object found by name without an id, a
+list without hits) and the smallest id and limit."""
 
 from __future__ import annotations
 
 import pytest
 
 from ansible_collections.kaminario.k2.plugins.module_utils.api import K2Api
-from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2ProtocolError
+from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2ProtocolError, K2ReferenceError
 from ansible_collections.kaminario.k2.plugins.module_utils.transport import K2Transport
 from ansible_collections.kaminario.k2.tests.unit.helpers import HOST, PASSWORD, USERNAME, ExpectedCalls
 
@@ -40,3 +41,33 @@ def test_only_the_object_with_the_exact_name_needs_an_id(api):
         calls.add("GET", VGS, query={"name": "vg1"}, json={"hits": [{"name": "vg10"}, {"id": "4", "name": "vg1"}],
                                                           "total": 2})
         assert api.ref(VGS, "vg1", "local_volume_group") == {"ref": "/volume_groups/4"}
+
+
+def test_a_list_answer_without_hits_names_the_status_it_came_with(api):
+    with ExpectedCalls() as calls:
+        calls.add("GET", VGS, query={"__limit": 100, "__offset": 0}, json={"items": []})
+        with pytest.raises(K2ProtocolError) as info:
+            api.list(VGS)
+    assert str(info.value) == "GET /volume_groups: unexpected answer from the K2 API (HTTP 200): a list answer without a 'hits' list"
+    assert info.value.details() == {"method": "GET", "path": VGS, "status": 200}
+
+
+@pytest.mark.parametrize("value", [1, "1", "/volume_groups/1"])
+def test_id_1_is_the_smallest_id(api, value):
+    with ExpectedCalls():
+        assert api.ref(VGS, value, "local_volume_group") == {"ref": "/volume_groups/1"}
+
+
+def test_id_0_is_refused(api):
+    with ExpectedCalls():
+        with pytest.raises(K2ReferenceError) as info:
+            api.ref(VGS, 0, "local_volume_group")
+    assert str(info.value) == "local_volume_group: an id must be a positive integer, got 0"
+
+
+def test_limit_1_reads_one_object(api):
+    with ExpectedCalls() as calls:
+        calls.add("GET", VGS, query={"__limit": 1, "__offset": 0},
+                  json={"hits": [{"id": 4, "name": "vg4"}], "total": 3})
+        result = api.list(VGS, limit=1)
+    assert (result.items, result.total, result.truncated) == ([{"id": 4, "name": "vg4"}], 3, True)
