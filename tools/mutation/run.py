@@ -3,8 +3,13 @@
 
 cosmic-ray writes each mutant into the source file and runs a test command, so it works with the
 ansible_collections.kaminario.k2 import layout as it is (the tests import the file on disk through the
-collections link conftest.py makes). It mutates in place: every run works in private copies of the
-checkout, one per parallel job, and the checkout itself is never written to.
+collections link conftest.py makes). mutmut 3 does not: it names each mutant after the module path of
+the file (plugins.module_utils.api) while the tests import ansible_collections.kaminario.k2.plugins...,
+so it stops with "tests recorded trampoline hits but none match any mutant key"; it also mutates only
+inside functions, never the module-level tables. cosmic-ray mutates in place: every run works in
+private copies of the checkout, one per parallel job, and the checkout itself is never written to.
+Operators: cosmic-ray's core set (filtered below) and k2_operators.py (dropped table entries, returns
+to None, deleted statements). pytest runs forked from a warm process (forkserver.py).
 
 For each file: `cosmic-ray init`, the operator filter below, `cosmic-ray exec`, then the results are
 read from the session database. Survivors listed in tests/mutation/equivalent-mutants.txt are
@@ -131,12 +136,13 @@ def cosmic_ray(python, env, cwd, *args):
 
 
 def mutate_file(name, slot, python, env, timeout, workdir):
-    """Run every mutant of module_utils/`name` in the tree of `slot`; -> list of (operator, line, before,
-    after, outcome)."""
+    """Run every mutant of module_utils/`name` in the tree of `slot`; -> list of (operator, line number,
+    line above, line, mutated line, outcome)."""
     tree = workdir / ("tree-%d" % slot)
     module = tree / "plugins" / "module_utils" / name
     config = workdir / (name + ".toml")
     session = workdir / (name + ".sqlite")
+
     def command(tests):
         # pytest runs in a fork of the job's server (forkserver.py), in the job's tree; -x: a mutant is
         # killed by its first failing test.
