@@ -163,10 +163,14 @@ class K2Api:
         return self.transport.request("GET", _object_path(path, obj_id))
 
     def find_by_name(self, path, name):
-        """The object whose name is exactly `name`, or None (one GET ?name=)."""
+        """The object whose name is exactly `name`, or None (one GET ?name=). An object without a
+        usable id is a K2ProtocolError: callers address what they found by its id."""
         collection = _collection(path)
         hits = _hits(self.transport.request("GET", collection, params={"name": name}), collection)
-        return next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
+        found = next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
+        if found is not None and _as_int(found.get("id")) is None:
+            raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % name)
+        return found
 
     def find_by_names(self, path, names):
         """{name: object} for those of `names` that exist. One name costs one GET ?name=; more cost
@@ -206,9 +210,7 @@ class K2Api:
             found = self.find_by_name(collection, value)
             if found is None:
                 raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), value))
-            obj_id = _as_int(found.get("id"))
-            if obj_id is None:
-                raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % value)
+            obj_id = _as_int(found["id"])
         return {"ref": "%s/%d" % (collection, obj_id)}
 
     def create(self, path, body):
