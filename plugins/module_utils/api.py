@@ -175,7 +175,8 @@ class K2Api:
     def find_by_names(self, path, names):
         """{name: object} for those of `names` that exist. One name costs one GET ?name=; more cost
         one list request per PAGE_SIZE names (name__in). A name holding a comma cannot be an item of
-        the API's comma-separated list, so it is looked up on its own."""
+        the API's comma-separated list, so it is looked up on its own. An object without a usable
+        id is a K2ProtocolError, as in find_by_name."""
         names = list(dict.fromkeys(names))
         alone = names if len(names) == 1 else [n for n in names if "," in n]
         batched = [n for n in names if n not in alone]
@@ -188,6 +189,9 @@ class K2Api:
         for start in range(0, len(batched), PAGE_SIZE):
             for obj in self.iterate(path, params={"name__in": batched[start:start + PAGE_SIZE]}):
                 if isinstance(obj, dict) and obj.get("name") in wanted:
+                    if _as_int(obj.get("id")) is None:
+                        raise K2ProtocolError("GET", _collection(path), 200, "the object named %r has no id"
+                                              % obj["name"])
                     found[obj["name"]] = obj
         return found
 

@@ -357,3 +357,12 @@ def test_diff_shows_names_resolved_once_per_resource_type():
     assert (s1["before"]["rpo"], s1["after"]["rpo"]) == (600, 300)
     # The top-level diff holds only what changes.
     assert list(result["diff"]["before"]) == ["s1"] and result["diff"]["after"]["s1"]["rpo"] == 300
+
+
+def test_a_session_listed_without_an_id_is_a_clean_protocol_error():
+    with ExpectedCalls() as calls:
+        read(calls, ["s1", "s2"], {"name": "s1", "state": "in_sync"}, sess(2))
+        result, failed = run([item(1), item(2)])
+    assert failed
+    assert result["msg"] == ("GET /replication/sessions: unexpected answer from the K2 API (HTTP 200): the object "
+                             "named 's1' has no id")
