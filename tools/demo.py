@@ -155,12 +155,16 @@ class Demo:
         return "ok, k2-a -> k2-b again, in_sync"
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print("kaminario.k2 demo: two simulated K2 arrays, the topology in examples/simulator/, logs in build/demo/")
     sim = None
     # SIGTERM ends the demo like Ctrl-C does, so the simulator is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_args: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sim = start_simulator(ports=list(PORTS), transition_delay=0.3, log_path=os.path.join(OUT, "simulator.log"))
         demo = Demo(sim)

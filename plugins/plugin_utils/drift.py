@@ -197,9 +197,9 @@ def _refusal(pair, session, entry, array):
     elif session and session.get("suspend_reason_code") == "peer_failed_over":
         reason = "a converge would be refused: the peer failed over, the source cannot be resumed (fail back)"
     elif entry.get("refused"):
-        reason = "a converge would be refused: %s" % str(entry.get("msg") or "no reason given").split(". ")[0]
+        reason = "a converge would be refused: %s" % str(entry.get("msg") or "no reason given").split(". ", 1)[0]
     else:
-        reason = "a converge would fail on the array: %s" % str(entry.get("msg") or "no reason given").split(". ")[0]
+        reason = "a converge would fail on the array: %s" % str(entry.get("msg") or "no reason given").split(". ", 1)[0]
     return reason, fields
 
 

@@ -64,8 +64,8 @@ def _peers(array, read):
     if isinstance(peers, dict):
         hits = peers.get("hits") or []
         if peers.get("total") is not None and int(peers["total"]) > len(hits):
-            raise ExportError("%s: %s peer arrays, %d read; list them all (more pages)" % (array, peers["total"],
-                                                                                          len(hits)))
+            raise ExportError("%s: %s peer arrays, %d read; list them all (more pages)"
+                              % (array, peers["total"], len(hits)))
         peers = hits
     if not isinstance(peers, list):
         return None

@@ -56,8 +56,8 @@ class Scene:
 
     # ---- objects -------------------------------------------------------------------------------
     def volume_group(self, array, name):
-        return self.find(array, "/volume_groups", name) or self.call(array, "POST", "/volume_groups",
-                                                                    {"name": name, "quota": 0})
+        found = self.find(array, "/volume_groups", name)
+        return found or self.call(array, "POST", "/volume_groups", {"name": name, "quota": 0})
 
     def sessions(self, array):
         """The sessions on `array` by name, as the control API's dump shows them."""
