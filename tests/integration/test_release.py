@@ -27,7 +27,7 @@ PLANTED = ("tests/output/junit.xml", "build/demo/01-apply.log", "build/dist/kami
            "changelogs/.plugin-cache.yaml", "changelogs/fragments/after-the-release.yml")
 FORBIDDEN = ("tests/*", "tools/*", ".ci/*", "changelogs/fragments/*", "build/*", ".venv*", "playbooks/reports*",
              "examples/*/reports*", ".pytest_cache*", ".ansible/*", "*__pycache__*", "*.pyc", "Makefile",
-             "conftest.py", "pytest.ini", "requirements-dev.txt", "requirements-oldest.txt", ".gitignore",
+             "conftest.py", "pytest.ini", "requirements-dev.txt", "requirements-oldest.txt", "requirements-mutation.txt", ".gitignore",
              ".ansible-lint", "extras/ee/*", "changelogs/.plugin-cache.yaml")
 
 
