@@ -254,7 +254,7 @@ class SessionApplier:
                 if job.unknown > MAX_UNKNOWN:
                     job.fail(exc)
                     return False
-                if self._recover(job, action):
+                if self._recover(job, action, in_flight=exc.in_flight):
                     return True
                 continue
             except (K2TransportError, K2Unauthorized) as exc:
@@ -282,25 +282,23 @@ class SessionApplier:
             return self.api.update(SESSIONS_PATH, session["id"], action.body)
         return self.api.delete(SESSIONS_PATH, session["id"])
 
-    def _recover(self, job, action):
+    def _recover(self, job, action, in_flight=False):
         """Re-read after a write with an unknown outcome (by name after a POST, by id otherwise) and
         re-plan from what is there, so a write the array took is never sent again. A transition not
-        shown yet may still be under way: it gets SETTLE_SECONDS to show first (True: waiting)."""
+        shown yet may still be under way: it gets SETTLE_SECONDS to show first (True: waiting). So
+        does any other write that got no answer within the timeout (`in_flight`): the array may
+        still be carrying it out, and a create, update or delete sent again at once would race it."""
         try:
-            if action.method == "POST":
-                job.session = self.api.find_by_name(SESSIONS_PATH, action.body["name"])
-            else:
-                try:
-                    current = self.api.get(SESSIONS_PATH, job.session["id"])
-                except K2NotFound:
-                    current = None
-                if current is not None and action.name == "transition" and \
-                        current.get("state") == job.session.get("state") != action.wait_state:
-                    job.session = current
-                    until = min(self.deadline, self._clock() + SETTLE_SECONDS)
-                    job.wait = _Wait(action.wait_state, until, action)
-                    return True
+            current = self._reread(job, action)
+            if current is not None and action.name == "transition" and \
+                    current.get("state") == job.session.get("state") != action.wait_state:
                 job.session = current
+                until = min(self.deadline, self._clock() + SETTLE_SECONDS)
+                job.wait = _Wait(action.wait_state, until, action)
+                return True
+            if in_flight and action.name != "transition":
+                current = self._settle(job, action, current)
+            job.session = current
         except (K2TransportError, K2Unauthorized) as exc:
             job.fail(exc)
             raise _Stop(exc)
@@ -309,6 +307,32 @@ class SessionApplier:
             return False
         self._replan(job, action)
         return False
+
+    def _reread(self, job, action):
+        """The session as the array shows it now: by name after a POST, else by id (None: gone)."""
+        if action.method == "POST":
+            return self.api.find_by_name(SESSIONS_PATH, action.body["name"])
+        try:
+            return self.api.get(SESSIONS_PATH, job.session["id"])
+        except K2NotFound:
+            return None
+
+    def _settle(self, job, action, current):
+        """Re-read a write that timed out until it shows (a plan from the session no longer holds
+        it) or SETTLE_SECONDS have passed (then it is taken as not carried out). The other sessions
+        of the run wait meanwhile: this happens only after a timeout."""
+        until = min(self.deadline, self._clock() + SETTLE_SECONDS)
+        delay = FIRST_DELAY
+        while self._clock() < until:
+            try:
+                if not any(_same_step(action, p) for p in plan(job.desired, current).actions):
+                    break
+            except PlanError:
+                break
+            self._sleep(min(delay, until - self._clock()))
+            delay = min(delay * 2, MAX_DELAY)
+            current = self._reread(job, action)
+        return current
 
     def _replan(self, job, action):
         """Plan again from the session as it is; the write whose outcome was unknown counts as done

@@ -548,6 +548,54 @@ def test_transition_that_never_shows_is_sent_again_after_the_settle_time(clock):
     assert sum(clock.sleeps) == session_apply.SETTLE_SECONDS
 
 
+def test_create_in_flight_is_waited_for_not_sent_again(clock):
+    """A POST with no answer within the timeout may still be carried out: the module re-reads until
+    the session shows instead of sending a second POST that would race the first."""
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, error=requests.exceptions.ReadTimeout("read timed out"))
+        by_name(calls)
+        by_name(calls)
+        by_name(calls, sess())
+        result, failed = run(**BY_REF)
+    assert not failed, result
+    assert result["actions"] == [act("create", "POST", SESSIONS, CREATE_BODY)]
+    assert result["session"] == sess()
+    assert clock.sleeps == [0.25, 0.5]
+
+
+def test_create_in_flight_that_never_shows_is_sent_again_after_the_settle_time(clock):
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, error=requests.exceptions.ReadTimeout("read timed out"))
+        by_name(calls)
+        for _poll in range(10):  # 0.25 + 0.5 + 1 + 2 + 4 + 5 + 5 + 5 + 5 + 2.25 s: 30 s
+            by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=201, json=sess())
+        result, failed = run(**BY_REF)
+    assert not failed, result
+    assert sum(clock.sleeps) == session_apply.SETTLE_SECONDS
+
+
+def test_update_and_delete_in_flight_are_waited_for(clock):
+    with ExpectedCalls() as calls:
+        by_name(calls, sess())
+        calls.add("PATCH", S7, body={"rpo": 60}, error=requests.exceptions.ReadTimeout("read timed out"))
+        calls.add("GET", S7, json=sess())
+        calls.add("GET", S7, json=sess(rpo=60))
+        result, failed = run(rpo=60)
+    assert not failed, result
+    assert result["actions"] == [act("update", "PATCH", S7, {"rpo": 60})]
+    with ExpectedCalls() as calls:
+        by_name(calls, sess())
+        calls.add("DELETE", S7, error=requests.exceptions.ReadTimeout("read timed out"))
+        calls.add("GET", S7, json=sess())
+        calls.add("GET", S7, status=404, json={"error_msg": "no replication/sessions object with id 7"})
+        result, failed = run(state="absent")
+    assert not failed, result
+    assert result["actions"] == [act("delete", "DELETE", S7)]
+
+
 def test_delete_that_landed():
     with ExpectedCalls() as calls:
         by_name(calls, sess())
