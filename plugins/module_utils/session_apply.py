@@ -61,6 +61,42 @@ class _Stop(Exception):
         self.error = error
 
 
+class SessionFailed(K2Error):
+    """A session's run stopped on an error from the array (or from reaching it): the error, then
+    what is known of the session, so the message says what happened AND where the session is."""
+
+    def __init__(self, error, name, session, done):
+        self.error = error
+        self.session = session
+        note = state_note(name, session, done)
+        if isinstance(error, K2OutcomeUnknown):
+            note += "; whether it took %s %s is unknown" % (error.method, error.path)
+        super().__init__("%s; %s" % (error, note))
+
+    def details(self):
+        found = dict(self.error.details())
+        found["session"] = self.session or {}
+        return found
+
+
+def state_note(name, session, done):
+    """'replication session 'x' (id 5) was in_sync (source side, rpo 300) when last read; accepted by
+    the array before the error: transition to suspended' -- for a failure message."""
+    if session is None:
+        note = "replication session %r did not exist when last read" % name
+    else:
+        state, role = node_of(session)
+        note = "replication session %r (id %s) was %s (%s side, rpo %s) when last read" % (
+            session.get("name", name), session.get("id"), state, role, session.get("rpo"))
+    if done:
+        note += "; accepted by the array before the error: %s" % ", ".join(
+            "transition to %s" % a.wait_state if a.name == "transition" else
+            "update %s" % ", ".join(sorted(a.body or {})) if a.name == "update" else a.name for a in done)
+    else:
+        note += "; no change was accepted by the array"
+    return note
+
+
 def action_result(action):
     """An action as the modules return it."""
     return dict(name=action.name, method=action.method, path=action.path, body=action.body)
@@ -155,6 +191,10 @@ class SessionApplier:
                     job.pending = []
         else:
             self._execute(jobs)
+            for job in jobs:
+                if job.error is not None and not isinstance(job.error, (PlanError, K2WaitTimeout, SessionFailed)) \
+                        and not job.refused:
+                    job.error = SessionFailed(job.error, job.name, job.session, job.done)
         if diff:
             self._diff(jobs)
         return jobs

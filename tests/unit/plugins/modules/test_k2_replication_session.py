@@ -618,6 +618,27 @@ def test_delete_that_was_lost_is_sent_once_more():
     assert result["actions"] == [act("delete", "DELETE", S7)]
 
 
+def test_an_array_error_says_what_happened_and_where_the_session_is():
+    with ExpectedCalls() as calls:
+        by_name(calls, sess(state="in_sync"))
+        calls.add("PATCH", S7, body={"rpo": 60}, json=sess(state="in_sync", rpo=60))
+        calls.add("PATCH", S7, body={"state": "suspended"}, status=500, json={"error_msg": "internal error"})
+        result, failed = run(rpo=60, replication_state="suspended")
+    assert failed
+    assert result["msg"] == (
+        "PATCH /replication/sessions/7 failed: HTTP 500 Internal Server Error: internal error; replication session "
+        "'s1' (id 7) was in_sync (source side, rpo 60) when last read; accepted by the array before the error: "
+        "update rpo")
+    assert (result["status"], result["session"]["state"]) == (500, "in_sync")
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=500, json={"error_msg": "internal error"})
+        result, failed = run(**BY_REF)
+    assert failed
+    assert result["msg"].endswith("; replication session 's1' did not exist when last read; no change was accepted "
+                                  "by the array")
+
+
 def test_repeated_unknown_outcomes_give_up():
     with ExpectedCalls() as calls:
         by_name(calls, sess())
@@ -628,3 +649,5 @@ def test_repeated_unknown_outcomes_give_up():
         result, failed = run(rpo=60)
     assert failed
     assert result["msg"].startswith("PATCH /replication/sessions/7: outcome unknown (HTTP 502")
+    assert result["msg"].endswith("was idle (source side, rpo 300) when last read; no change was accepted by the "
+                                  "array; whether it took PATCH /replication/sessions/7 is unknown")

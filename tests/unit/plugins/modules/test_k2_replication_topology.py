@@ -196,7 +196,9 @@ def test_an_array_error_on_one_session_fails_it_and_the_rest_go_on():
     assert failed
     s1 = by_name(result)["s1"]
     assert (s1["status"], s1["refused"]) == ("failed", False)
-    assert s1["msg"] == "PATCH /replication/sessions/1 failed: HTTP 400 Bad Request: rpo cannot be changed now"
+    assert s1["msg"] == ("PATCH /replication/sessions/1 failed: HTTP 400 Bad Request: rpo cannot be changed now; "
+                         "replication session 's1' (id 1) was in_sync (source side, rpo 600) when last read; no "
+                         "change was accepted by the array")
     assert by_name(result)["s2"]["status"] == "changed"
 
 
