@@ -122,8 +122,10 @@ class Demo:
             report = json.load(handle)
         with open(os.path.join(reports, "drift_report.md"), encoding="utf-8") as handle:
             self.markdown = handle.read()
-        counts = ", ".join("%s %s" % (n, s) for s, n in sorted(report["summary"]["counts"].items()) if n)
-        return "ok, %s" % counts
+        summary = report["summary"]
+        found = ", ".join("%d %s" % (summary[p["status"]], p["status"]) for p in
+                          dict((p["status"], p) for p in report["pairs"]).values())
+        return "ok, %s of %d pairs" % (found, summary["total"]) + (", drift found" if summary["drift"] else "")
 
     def snapshot(self):
         session = self.session("k2-a", PAIR)
@@ -143,7 +145,8 @@ class Demo:
 
     def failback(self):
         self.sim.up("k2-a")
-        self.playbook("failback", "failback.yml", "-e", json.dumps({"k2_failover_pairs": [PAIR]}))
+        self.playbook("failback", "failback.yml", "-e", json.dumps({"k2_failback_pairs": [PAIR],
+                                                                    "k2_failback_poll_interval": 0.5}))
         source, target = self.session("k2-a", PAIR), self.session("k2-b", "remote_" + PAIR)
         found = (source["current_role"], source["state"], target["current_role"], target["state"])
         if found != ("source", "in_sync", "target", "in_sync"):
@@ -152,12 +155,16 @@ class Demo:
         return "ok, k2-a -> k2-b again, in_sync"
 
 
+def _interrupt(_signum, _frame):
+    raise KeyboardInterrupt()
+
+
 def main():
     os.makedirs(OUT, exist_ok=True)
     print("kaminario.k2 demo: two simulated K2 arrays, the topology in examples/simulator/, logs in build/demo/")
     sim = None
     # SIGTERM ends the demo like Ctrl-C does, so the simulator is always stopped.
-    signal.signal(signal.SIGTERM, lambda *_args: (_ for _ in ()).throw(KeyboardInterrupt()))
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         sim = start_simulator(ports=list(PORTS), transition_delay=0.3, log_path=os.path.join(OUT, "simulator.log"))
         demo = Demo(sim)

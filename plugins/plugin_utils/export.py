@@ -1,0 +1,181 @@
+# -*- coding: utf-8 -*-
+# Copyright: kaminario.k2 contributors
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Adopt what exists: the `k2_topology` declaration (see pairs.py) of the replication sessions the
+arrays hold today, by name, so that a drift report right after the export shows no drift.
+
+One pair per source-side session on an array of the inventory. Its target is the inventory host
+whose address (`k2_host`, default the host name) is the peer array object's `mgmt_host`, else the
+inventory host named like the peer array object; a session whose peer array is neither is left out
+(its target side could not be checked) and listed in `skipped`. Pure: no I/O, no Ansible import.
+"""
+
+from __future__ import annotations
+
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SOURCE, TARGET, split_ref
+from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
+
+# The session fields the export lists on every array (k2_replication_session_info `fields`).
+LISTED_FIELDS = ("name", "current_role", "primary", "state", "rpo", "local_volume_group",
+                 "replication_peer_k2array", "retention_policy", "external_retention_policy", "target_exposure",
+                 "remote_replication_session_name")
+# Pair options as the export writes them, in this order.
+ORDER = ("name", "source", "target", "volume_group", "peer_array", "target_session", "rpo", "replication_state",
+         "retention_policy", "external_retention_policy", "target_exposure")
+# The options the export moves into `defaults` when every pair has a value and most share one.
+SHARED = ("rpo", "replication_state", "retention_policy", "external_retention_policy", "target_exposure")
+
+
+class ExportError(ValueError):
+    """The inputs are unusable."""
+
+
+def address_key(address):
+    """'HTTPS://Array-B.example.com:443/' and 'array-b.example.com' compare equal."""
+    text = str(address or "").strip().lower()
+    for scheme in ("https://", "http://"):
+        if text.startswith(scheme):
+            text = text[len(scheme):]
+    text = text.split("/", 1)[0]
+    if text.endswith(":443"):
+        text = text[:-4]
+    return text
+
+
+def _role(session):
+    role = session.get("current_role")
+    if role:
+        return role
+    return SOURCE if str(session.get("primary")).lower() == "true" else TARGET
+
+
+def _sessions(read):
+    info = (read or {}).get("info") or {}
+    sessions = info.get("sessions")
+    return sessions if isinstance(sessions, list) else None
+
+
+def _peers(array, read):
+    """The peer array objects of `array` by id, from the listing of replication/peer_k2arrays (a
+    uri result with `json`, the listing itself, or a list of objects)."""
+    peers = (read or {}).get("peers")
+    if isinstance(peers, dict) and "json" in peers:
+        peers = peers["json"]
+    if isinstance(peers, dict):
+        hits = peers.get("hits") or []
+        if peers.get("total") is not None and int(peers["total"]) > len(hits):
+            raise ExportError("%s: %s peer arrays, %d read; list them all (more pages)"
+                              % (array, peers["total"], len(hits)))
+        peers = hits
+    if not isinstance(peers, list):
+        return None
+    return dict((str(p.get("id")), p) for p in peers if isinstance(p, dict))
+
+
+def target_host(peer, hosts):
+    """The inventory host of a peer array object: by address first, then by name; None when neither."""
+    wanted = address_key(peer.get("mgmt_host"))
+    if wanted:
+        for host in sorted(hosts):
+            if address_key(hosts[host] or host) == wanted:
+                return host
+    name = peer.get("name")
+    return name if name in hosts else None
+
+
+def _pair(array, session, peers, hosts):
+    """(pair, None) or (None, why the session is left out)."""
+    name = session.get("name")
+    ref = split_ref(session.get("replication_peer_k2array"))
+    peer = peers.get(ref[1]) if ref else None
+    if peer is None:
+        return None, "its peer array %s is not among the peer arrays of %s" % (
+            session.get("replication_peer_k2array_name") or ref, array)
+    target = target_host(peer, hosts)
+    if target is None:
+        return None, "its peer array %s (%s) is not an inventory host" % (peer.get("name"), peer.get("mgmt_host"))
+    if target == array:
+        return None, "its peer array %s resolves to %s itself" % (peer.get("name"), array)
+    if session.get("state") not in model.PAIR_STATES:
+        return None, "its state %s is not one a pair can declare" % session.get("state")
+    volume_group = session.get("local_volume_group_name")
+    if not volume_group:
+        return None, "its volume group has no name"
+    pair = {"name": name, "source": array, "target": target, "volume_group": volume_group,
+            "rpo": session.get("rpo"), "replication_state": session.get("state"),
+            "retention_policy": session.get("retention_policy_name"),
+            "external_retention_policy": session.get("external_retention_policy_name"),
+            "target_exposure": session.get("target_exposure")}
+    if peer.get("name") != target:
+        pair["peer_array"] = peer.get("name")
+    remote = session.get("remote_replication_session_name")
+    if remote and remote != model.REMOTE_PREFIX + name:
+        pair["target_session"] = remote
+    return dict((k, pair[k]) for k in ORDER if pair.get(k) is not None), None
+
+
+def _shared_defaults(pairs):
+    """Move a value most pairs share into `defaults` (only for options every pair sets)."""
+    defaults = {}
+    for option in SHARED:
+        values = [p.get(option) for p in pairs]
+        if not values or any(v is None for v in values):
+            continue
+        counted = {}
+        for value in values:
+            counted[value] = counted.get(value, 0) + 1
+        best = sorted(counted.items(), key=lambda item: (-item[1], str(item[0])))[0]
+        if best[1] < 2:
+            continue
+        defaults[option] = best[0]
+        for pair in pairs:
+            if pair[option] == best[0]:
+                del pair[option]
+    return defaults
+
+
+def topology_export(reads, hosts, shared_defaults=True):
+    """{"k2_topology": {defaults, pairs}, "skipped": [...], "unread": [...]} (see topology_export.yml).
+
+    `reads`: inventory host -> {"info": the k2_replication_session_info result (with resolve_names),
+    "peers": the replication/peer_k2arrays listing}; `hosts`: every inventory host of the arrays ->
+    its address (k2_host) or None for the host name."""
+    if not isinstance(reads, dict) or not isinstance(hosts, dict):
+        raise ExportError("topology_export: expected reads (array -> {info, peers}) and hosts (array -> address)")
+    unknown = sorted(set(reads) - set(hosts))
+    if unknown:
+        raise ExportError("topology_export: %s not among the arrays (%s)" % (", ".join(unknown), ", ".join(sorted(hosts))))
+    pairs, skipped, unread, covered = [], [], [], set()
+    for array in sorted(hosts):
+        sessions, peers = _sessions(reads.get(array)), None
+        if sessions is not None:
+            peers = _peers(array, reads.get(array))
+        if sessions is None or peers is None:
+            unread.append(array)
+            continue
+        for session in sorted(sessions, key=lambda s: str(s.get("name"))):
+            if _role(session) != SOURCE:
+                continue
+            pair, why = _pair(array, session, peers, hosts)
+            if pair is None:
+                skipped.append({"array": array, "name": session.get("name"), "reason": why})
+                continue
+            pairs.append(pair)
+            covered.add((pair["target"], pair.get("target_session") or model.REMOTE_PREFIX + pair["name"]))
+    for array in sorted(hosts):
+        if array in unread:
+            continue
+        for session in sorted(_sessions(reads.get(array)), key=lambda s: str(s.get("name"))):
+            if _role(session) == TARGET and (array, session.get("name")) not in covered:
+                skipped.append({"array": array, "name": session.get("name"),
+                                "reason": "a target side whose source session is on no array read here"})
+    topology = {"defaults": _shared_defaults(pairs) if shared_defaults else {}, "pairs": pairs}
+    try:
+        model.normalize(topology, list(hosts))
+    except model.PairError as exc:
+        raise ExportError("the exported declaration does not check: %s" % exc)
+    lines = ["%d pairs exported from %d arrays (%d sessions left out, %d arrays not read)" % (
+        len(pairs), len(hosts) - len(unread), len(skipped), len(unread))]
+    lines.extend("left out: %s on %s: %s" % (s["name"], s["array"], s["reason"]) for s in skipped)
+    lines.extend("not read: %s" % array for array in unread)
+    return {"k2_topology": topology, "skipped": skipped, "unread": unread, "lines": lines}

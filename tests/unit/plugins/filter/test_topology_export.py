@@ -1,0 +1,99 @@
+# GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""The topology_export filter: one pair per source-side session, the target found by the peer
+array's mgmt_host then by its name, names not refs, shared values in defaults, what is left out."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.kaminario.k2.plugins.filter.pair_plan import pair_plan
+from ansible_collections.kaminario.k2.plugins.filter.topology_export import topology_export
+from ansible_collections.kaminario.k2.plugins.plugin_utils.export import address_key
+
+HOSTS = {"prod": "k2-prod.example.com:8443", "dr": "k2-dr.example.com"}
+PEERS_PROD = {"hits": [{"id": 1, "name": "k2-dr", "mgmt_host": "k2-dr.example.com"},
+                       {"id": 2, "name": "lab", "mgmt_host": "lab.example.com"}], "total": 2}
+PEERS_DR = {"hits": [{"id": 3, "name": "prod", "mgmt_host": "10.0.0.1"}], "total": 1}
+
+
+def source(name, vg, peer, rpo=300, state="in_sync", remote=None, **extra):
+    session = {"name": name, "current_role": "source", "state": state, "rpo": rpo,
+               "local_volume_group": {"ref": "/volume_groups/9"}, "local_volume_group_name": vg,
+               "replication_peer_k2array": {"ref": "/replication/peer_k2arrays/%d" % peer},
+               "retention_policy_name": "Replication_Retention", "external_retention_policy_name": "Replication_Retention",
+               "target_exposure": "unmapped", "remote_replication_session_name": remote or "remote_" + name}
+    session.update(extra)
+    return session
+
+
+def target(name):
+    return {"name": name, "current_role": "target", "state": "in_sync", "rpo": 300}
+
+
+def reads():
+    return {
+        "prod": {"info": {"sessions": [source("ora", "vg_ora", 1), source("sql", "vg_sql", 1, rpo=900, remote="sql-dr"),
+                                       source("lab1", "vg_lab", 2), target("remote_rep")]},
+                 "peers": PEERS_PROD},
+        "dr": {"info": {"sessions": [target("remote_ora"), target("sql-dr"),
+                                     source("rep", "vg_rep", 3, state="suspended",
+                                            retention_policy_name="Best_Effort_Retention"),
+                                     target("remote_orphan")]},
+               "peers": {"json": PEERS_DR}},
+    }
+
+
+def test_one_pair_per_source_session_by_name_with_shared_values_in_defaults():
+    result = topology_export(reads(), HOSTS)
+    topology = result["k2_topology"]
+    assert topology["defaults"] == {"rpo": 300, "replication_state": "in_sync",
+                                    "retention_policy": "Replication_Retention",
+                                    "external_retention_policy": "Replication_Retention", "target_exposure": "unmapped"}
+    assert topology["pairs"] == [
+        # dr first (sorted), its peer object is named like the inventory host "prod".
+        {"name": "rep", "source": "dr", "target": "prod", "volume_group": "vg_rep", "replication_state": "suspended",
+         "retention_policy": "Best_Effort_Retention"},
+        # by mgmt_host: the peer object k2-dr is the inventory host dr.
+        {"name": "ora", "source": "prod", "target": "dr", "volume_group": "vg_ora", "peer_array": "k2-dr"},
+        {"name": "sql", "source": "prod", "target": "dr", "volume_group": "vg_sql", "peer_array": "k2-dr",
+         "target_session": "sql-dr", "rpo": 900},
+    ]
+    assert result["skipped"] == [
+        {"array": "prod", "name": "lab1", "reason": "its peer array lab (lab.example.com) is not an inventory host"},
+        {"array": "dr", "name": "remote_orphan", "reason": "a target side whose source session is on no array read here"},
+    ]
+    assert result["unread"] == [] and result["lines"][0] == (
+        "3 pairs exported from 2 arrays (2 sessions left out, 0 arrays not read)")
+    # The declaration is what pair_plan takes: on prod, ora and sql converge as they are.
+    plan = pair_plan(topology, "prod", arrays=list(HOSTS))
+    assert [(i["name"], i["rpo"], i["replication_peer_k2array"]) for i in plan["converge"]] == [
+        ("ora", 300, "k2-dr"), ("sql", 900, "k2-dr")]
+
+
+def test_without_shared_defaults_each_pair_carries_every_value():
+    pairs = topology_export(reads(), HOSTS, shared_defaults=False)["k2_topology"]["pairs"]
+    assert all(p["rpo"] and p["replication_state"] and p["target_exposure"] for p in pairs)
+
+
+def test_an_array_not_read_is_listed_and_its_sessions_not_exported():
+    data = reads()
+    data["dr"] = {"info": {"failed": True, "msg": "down"}, "peers": {}}
+    result = topology_export(data, HOSTS)
+    assert result["unread"] == ["dr"]
+    assert [p["name"] for p in result["k2_topology"]["pairs"]] == ["ora", "sql"]
+    assert "not read: dr" in result["lines"]
+
+
+def test_the_address_comparison_ignores_scheme_case_and_the_default_port():
+    assert address_key("HTTPS://K2-B.example.com:443/api/v2") == address_key("k2-b.example.com")
+    assert address_key("k2-b:8443") != address_key("k2-b")
+
+
+def test_a_cut_peer_listing_is_an_error():
+    data = reads()
+    data["prod"]["peers"] = {"hits": PEERS_PROD["hits"], "total": 150}
+    with pytest.raises(AnsibleFilterError, match="150 peer arrays, 2 read"):
+        topology_export(data, HOSTS)
+    with pytest.raises(AnsibleFilterError, match="lab not among the arrays"):
+        topology_export({"lab": {}}, HOSTS)
