@@ -13,6 +13,7 @@ from collections import namedtuple
 
 from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import (
+    K2BadRequest,
     K2Error,
     K2NotFound,
     K2OutcomeUnknown,
@@ -114,6 +115,7 @@ class Job:
         self.pending = []     # planned actions not sent yet
         self.done = []        # actions the array took (in check mode: the planned ones)
         self.unknown = 0
+        self.raced = False    # a create refused because another client had just created it
         self.wait = None      # a _Wait while a transition is landing
         self.error = None     # the K2Error that stopped this session
         self.refused = False  # the error came before any write to it (a plan refusal)
@@ -300,6 +302,11 @@ class SessionApplier:
             except (K2TransportError, K2Unauthorized) as exc:
                 job.fail(exc)
                 raise _Stop(exc)
+            except K2BadRequest as exc:
+                if action.method == "POST" and self._created_meanwhile(job, action):
+                    continue
+                job.fail(exc)
+                return False
             except K2Error as exc:
                 job.fail(exc)
                 return False
@@ -314,6 +321,26 @@ class SessionApplier:
                 job.wait = _Wait(action.wait_state, self.deadline, None)
                 return True
         return False
+
+    def _created_meanwhile(self, job, action):
+        """A create the array refused (names are unique) while another client (a concurrent run)
+        created a session of that name since this run read it: re-read it and plan again from it,
+        once, so the immutable fields are still checked. False when it is not there."""
+        if job.actual is not None or job.raced:
+            return False
+        job.raced = True
+        try:
+            found = self.api.find_by_name(SESSIONS_PATH, action.body["name"])
+        except K2Error:
+            return False
+        if found is None:
+            return False
+        job.session = found
+        try:
+            job.pending = list(plan(job.desired, found).actions)
+        except PlanError as exc:
+            job.fail(exc)
+        return True
 
     def _send(self, action, session):
         if action.method == "POST":

@@ -596,6 +596,28 @@ def test_update_and_delete_in_flight_are_waited_for(clock):
     assert result["actions"] == [act("delete", "DELETE", S7)]
 
 
+def test_create_refused_because_another_run_just_made_it_goes_on_from_that_session():
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=400,
+                  json={"error_msg": "replication/sessions: an object named 's1' already exists"})
+        by_name(calls, sess())
+        calls.add("PATCH", S7, body={"state": "in_sync"}, json=sess(state="in_sync"))
+        result, failed = run(replication_state="in_sync", **BY_REF)
+    assert not failed, result
+    assert result["actions"] == [act("transition", "PATCH", S7, {"state": "in_sync"})]
+
+
+def test_create_refused_for_another_reason_fails_after_one_read():
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=400, json={"error_msg": "local_volume_group: no such"})
+        by_name(calls)
+        result, failed = run(**BY_REF)
+    assert failed
+    assert result["msg"].startswith("POST /replication/sessions failed: HTTP 400 Bad Request: local_volume_group: no such")
+
+
 def test_delete_that_landed():
     with ExpectedCalls() as calls:
         by_name(calls, sess())
