@@ -72,6 +72,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_simulator.py --json $(BUILD)/bench/simulator.json
 	$(BIN)/python tests/benchmarks/bench_info.py --json $(BUILD)/bench/info.json
 	$(BIN)/python tests/benchmarks/bench_topology.py --json $(BUILD)/bench/topology.json
+	$(BIN)/python tests/benchmarks/bench_requests.py --json $(BUILD)/bench/requests.json
 
 clean:
 	rm -rf $(BUILD) $(TREE) $(VENV) tests/output
