@@ -368,6 +368,14 @@ def test_a_session_listed_without_an_id_is_a_clean_protocol_error():
                              "named 's1' has no id")
 
 
+def test_five_failures_are_all_named_with_nothing_more_to_count():
+    with ExpectedCalls() as calls:
+        read(calls, ["s%d" % i for i in range(1, 6)],
+             *[sess(i, local_volume_group={"ref": "/volume_groups/99"}) for i in range(1, 6)])
+        result, failed = run([item(i) for i in range(1, 6)])
+    assert failed and "s5 (failed)" in result["msg"] and "more)" not in result["msg"]
+
+
 def test_the_failure_message_names_the_first_five_and_counts_the_rest():
     sessions = [item(i) for i in range(1, 8)]
     with ExpectedCalls() as calls:
