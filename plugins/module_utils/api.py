@@ -163,15 +163,20 @@ class K2Api:
         return self.transport.request("GET", _object_path(path, obj_id))
 
     def find_by_name(self, path, name):
-        """The object whose name is exactly `name`, or None (one GET ?name=)."""
+        """The object whose name is exactly `name`, or None (one GET ?name=). An object without a
+        usable id is a K2ProtocolError: callers address what they found by its id."""
         collection = _collection(path)
         hits = _hits(self.transport.request("GET", collection, params={"name": name}), collection)
-        return next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
+        found = next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
+        if found is not None and _as_int(found.get("id")) is None:
+            raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % name)
+        return found
 
     def find_by_names(self, path, names):
         """{name: object} for those of `names` that exist. One name costs one GET ?name=; more cost
         one list request per PAGE_SIZE names (name__in). A name holding a comma cannot be an item of
-        the API's comma-separated list, so it is looked up on its own."""
+        the API's comma-separated list, so it is looked up on its own. An object without a usable
+        id is a K2ProtocolError, as in find_by_name."""
         names = list(dict.fromkeys(names))
         alone = names if len(names) == 1 else [n for n in names if "," in n]
         batched = [n for n in names if n not in alone]
@@ -184,6 +189,9 @@ class K2Api:
         for start in range(0, len(batched), PAGE_SIZE):
             for obj in self.iterate(path, params={"name__in": batched[start:start + PAGE_SIZE]}):
                 if isinstance(obj, dict) and obj.get("name") in wanted:
+                    if _as_int(obj.get("id")) is None:
+                        raise K2ProtocolError("GET", _collection(path), 200, "the object named %r has no id"
+                                              % obj["name"])
                     found[obj["name"]] = obj
         return found
 
@@ -206,9 +214,7 @@ class K2Api:
             found = self.find_by_name(collection, value)
             if found is None:
                 raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), value))
-            obj_id = _as_int(found.get("id"))
-            if obj_id is None:
-                raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % value)
+            obj_id = _as_int(found["id"])
         return {"ref": "%s/%d" % (collection, obj_id)}
 
     def create(self, path, body):

@@ -7,7 +7,7 @@ reference named by 500 sessions costs one lookup, and a diff can show names inst
 from __future__ import annotations
 
 from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE, reference_id
-from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2ProtocolError, K2ReferenceError
+from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2ReferenceError
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import split_ref
 
 # Collections whose objects have no name (nothing to show for them in a diff).
@@ -62,11 +62,8 @@ class References:
             for name in names:
                 obj = found.get(name)
                 ref = None
-                if obj is not None:
-                    obj_id = obj.get("id")
-                    if isinstance(obj_id, bool) or not str(obj_id if obj_id is not None else "").isdigit():
-                        raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % name)
-                    ref = "%s/%d" % (collection, int(obj_id))
+                if obj is not None:  # find_by_names checked its id
+                    ref = "%s/%d" % (collection, int(obj["id"]))
                     self._names[ref] = name
                 self._refs[(collection, name)] = ref
 

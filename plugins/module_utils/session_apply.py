@@ -299,17 +299,12 @@ class SessionApplier:
                 if self._recover(job, action, in_flight=exc.in_flight):
                     return True
                 continue
-            except (K2TransportError, K2Unauthorized) as exc:
-                job.fail(exc)
-                raise _Stop(exc)
             except K2BadRequest as exc:
                 if action.method == "POST" and self._created_meanwhile(job, action):
                     continue
-                job.fail(exc)
-                return False
+                return _failed(job, exc)
             except K2Error as exc:
-                job.fail(exc)
-                return False
+                return _failed(job, exc)
             job.pending.pop(0)
             job.done.append(action)
             if action.name == "delete":
@@ -366,12 +361,8 @@ class SessionApplier:
             if in_flight and action.name != "transition":
                 current = self._settle(job, action, current)
             job.session = current
-        except (K2TransportError, K2Unauthorized) as exc:
-            job.fail(exc)
-            raise _Stop(exc)
         except K2Error as exc:
-            job.fail(exc)
-            return False
+            return _failed(job, exc)
         self._replan(job, action)
         return False
 
@@ -451,6 +442,15 @@ class SessionApplier:
                 wait, job.wait = job.wait, None
                 if wait.settling is not None:
                     self._replan(job, wait.settling)
+
+
+def _failed(job, error):
+    """Mark `job` failed with `error` (False: it waits for nothing). An error that concerns the array
+    rather than the session (no connection, TLS, credentials) stops the whole run."""
+    job.fail(error)
+    if isinstance(error, (K2TransportError, K2Unauthorized)):
+        raise _Stop(error)
+    return False
 
 
 def _bind(action, session):

@@ -124,7 +124,9 @@ def _scalar(key, ftype, value):
             return value.strip().lower() == "true"
         raise FilterError("filters.%s: expected a boolean (true or false), got %r" % (key, value))
     if ftype == REF:
-        if isinstance(value, bool) or not isinstance(value, (str, int)) or value == "":
+        # A blank name would only fail later, as a lookup of " ": refuse it here with the others.
+        blank = isinstance(value, str) and not value.strip()
+        if isinstance(value, bool) or not isinstance(value, (str, int)) or blank:
             raise FilterError("filters.%s: expected a name, an id or a ref like %s/ID, got %r"
                               % (key, REFERENCE_PATHS[key.split("__")[0]], value))
         return value

@@ -65,8 +65,7 @@ def declared_sessions(items, defaults=None):
     return declared
 
 
-def converge(api, declared, check_mode=False, diff=False, prune_prefix=None, wait=True, wait_timeout=600,
-             sleep=None, clock=None):
+def converge(api, declared, check_mode, diff, prune_prefix, wait, wait_timeout, sleep=None, clock=None):
     """Converge the declared sessions on the array behind `api`; returns (result, failure message or None)."""
     applier = SessionApplier(api, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     jobs = applier.run([Job(d) for d in declared], check_mode=check_mode, diff=diff, prune_prefix=prune_prefix)
@@ -84,7 +83,7 @@ def _entry(job, diff):
     return entry
 
 
-def report(jobs, diff=False):
+def report(jobs, diff):
     """The module result for a run, and the message to fail it with (None when every session converged)."""
     entries = [_entry(job, diff) for job in jobs]
     summary = dict((status, 0) for status in STATUSES)

@@ -95,6 +95,8 @@ def parse_host(host):
         name, port = match.group("name"), match.group("port")
         _check_ipv6(name, value)
         netloc_name = "[%s]" % name
+    elif value.startswith("["):  # "[::1]:", "[::1]8443": a bracket that is not [IPv6] or [IPv6]:port
+        raise K2OptionError("host", "expected a host name, name:port or [IPv6]:port: %r" % value)
     elif value.count(":") > 1:  # a bare IPv6 address cannot carry a port
         _check_ipv6(value, value)
         name, port, netloc_name = value, None, "[%s]" % value
@@ -103,6 +105,10 @@ def parse_host(host):
         if not match:
             raise K2OptionError("host", "expected a host name, name:port or [IPv6]:port: %r" % value)
         name, port = match.group("name"), match.group("port")
+        # requests would refuse ".k2" or "*.k2" only when sending, and "k2..example" fails as a name
+        # lookup: an empty label or a wildcard is never a host.
+        if "*" in name or "" in name[:-1 if name.endswith(".") else None].split("."):
+            raise K2OptionError("host", "not a host name (an empty label or a wildcard): %r" % value)
         netloc_name = name
     if port is not None and not 1 <= int(port) <= 65535:
         raise K2OptionError("host", "port out of range 1-65535: %r" % value)
@@ -194,7 +200,9 @@ class K2Retry(Retry):
         if value is not None and response.status in REFUSED_STATUSES:
             try:
                 return min(RETRY_AFTER_MAX, max(0.0, float(self.parse_retry_after(value))))
-            except (InvalidHeader, ValueError):  # unparsable: fall back to the backoff
+            # Unparsable, or a date whose year is out of range (ValueError, or OverflowError past
+            # what the C library holds): fall back to the backoff.
+            except (InvalidHeader, ValueError, OverflowError):
                 pass
         return None
 

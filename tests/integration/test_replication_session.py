@@ -5,12 +5,11 @@ module returns, what the arrays hold afterwards (the simulator's dump) and every
 
 import json
 import os
-import time
 
 import pytest
 import requests
 import yaml
-from harness import run_playbook as run_with, start_simulator
+from harness import eventually, run_playbook as run_with, start_simulator
 
 from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session
 
@@ -48,16 +47,6 @@ def writes_to(k2sim, array):
 def sessions_on(k2sim, array):
     return {s["name"]: s for s in k2sim.dump(array)["objects"]["replication/sessions"]}
 
-
-def eventually(check, timeout=15.0):
-    """Poll `check` (a function returning a true value when done) until it succeeds: the peer array
-    follows a transition after the simulator's delay."""
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def action_list(task):

@@ -7,12 +7,11 @@ import json
 import math
 import os
 import tempfile
-import time
 
 import pytest
 import requests
 import yaml
-from harness import run_playbook as run_with, start_simulator
+from harness import eventually, run_playbook as run_with, start_simulator
 from harness.fixtures import simulator_fixtures
 
 from ansible_collections.kaminario.k2.plugins.modules import k2_replication_topology
@@ -81,14 +80,6 @@ def writes_to(sim, array):
 def sessions_on(sim, array):
     return {s["name"]: s for s in sim.dump(array)["objects"]["replication/sessions"]}
 
-
-def eventually(check, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(0.1)
 
 
 def entries(task):

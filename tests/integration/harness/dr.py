@@ -6,13 +6,12 @@ the simulator's journal and dump show.
 """
 
 import os
-import time
 
 import requests
 import yaml
 
 from harness.playbook import arrays_inventory, run_playbook
-from harness.simulator import REPO_ROOT
+from harness.simulator import REPO_ROOT, eventually
 
 EXAMPLE_TOPOLOGY = os.path.join(REPO_ROOT, "examples", "simulator", "topology.yml")
 EXAMPLE_INVENTORY = os.path.join(REPO_ROOT, "examples", "simulator", "inventory.yml")
@@ -59,14 +58,6 @@ def sessions_on(sim, array):
 def writes_to(sim, array):
     return [(e["method"], e["path"], e["body"]) for e in sim.journal(array) if e["method"] in WRITES]
 
-
-def eventually(check, timeout=15.0, step=0.05):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value or time.monotonic() > deadline:
-            return value
-        time.sleep(step)
 
 
 def snapshot_all(sim, topology=None):

@@ -2,6 +2,7 @@
 
 import os
 import sys
+import time
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
 SIMULATOR_DIR = os.path.join(REPO_ROOT, "tests", "simulator")
@@ -34,4 +35,16 @@ def session_body(name="s1", vg_id=5101, peer_id=1, rpo=300, **extra):
     return body
 
 
-__all__ = ["SimulatorProcess", "start_simulator", "session_body", "REPO_ROOT", "SIMULATOR_DIR"]
+def eventually(check, timeout=15.0, step=0.05):
+    """Poll `check` (a function returning a true value when done) until it succeeds or `timeout`
+    seconds pass; returns its last value. The peer array follows a transition after the simulator's
+    delay, so tests wait for it this way (a bounded wait, never a timing assertion)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value or time.monotonic() > deadline:
+            return value
+        time.sleep(step)
+
+
+__all__ = ["SimulatorProcess", "start_simulator", "session_body", "eventually", "REPO_ROOT", "SIMULATOR_DIR"]

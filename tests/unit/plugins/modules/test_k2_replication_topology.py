@@ -359,3 +359,45 @@ def test_diff_shows_names_resolved_once_per_resource_type():
     assert (s1["before"]["rpo"], s1["after"]["rpo"]) == (600, 300)
     # The top-level diff holds only what changes.
     assert list(result["diff"]["before"]) == ["s1"] and result["diff"]["after"]["s1"]["rpo"] == 300
+
+
+def test_a_session_listed_without_an_id_is_a_clean_protocol_error():
+    with ExpectedCalls() as calls:
+        read(calls, ["s1", "s2"], {"name": "s1", "state": "in_sync"}, sess(2))
+        result, failed = run([item(1), item(2)])
+    assert failed
+    assert result["msg"] == ("GET /replication/sessions: unexpected answer from the K2 API (HTTP 200): the object "
+                             "named 's1' has no id")
+
+
+def test_five_failures_are_all_named_with_nothing_more_to_count():
+    with ExpectedCalls() as calls:
+        read(calls, ["s%d" % i for i in range(1, 6)],
+             *[sess(i, local_volume_group={"ref": "/volume_groups/99"}) for i in range(1, 6)])
+        result, failed = run([item(i) for i in range(1, 6)])
+    assert failed and "s5 (failed)" in result["msg"] and "more)" not in result["msg"]
+
+
+def test_the_failure_message_names_the_first_five_and_counts_the_rest():
+    sessions = [item(i) for i in range(1, 8)]
+    with ExpectedCalls() as calls:
+        read(calls, ["s%d" % i for i in range(1, 8)],
+             *[sess(i, local_volume_group={"ref": "/volume_groups/99"}) for i in range(1, 8)])
+        result, failed = run(sessions)
+    assert failed and result["summary"]["failed"] == 7
+    named = [name for name in ("s%d (failed)" % i for i in range(1, 8)) if name in result["msg"]]
+    assert named == ["s1 (failed)", "s2 (failed)", "s3 (failed)", "s4 (failed)", "s5 (failed)"]
+    assert result["msg"].startswith("7 of 7 sessions were not converged (7 failed, 0 reversed)")
+    assert result["msg"].endswith(" (and 2 more)")
+
+
+def test_an_absent_item_takes_only_the_side_from_the_defaults(clock):
+    with ExpectedCalls() as calls:
+        read(calls, ["s1", "s2"], sess(1, role="target", state="idle"), sess(2))
+        calls.add("DELETE", SESSIONS + "/1", status=204)
+        result, failed = run([{"name": "s1", "state": "absent"}, item(2)],
+                             defaults={"current_role": "target", "replication_state": "in_sync", "rpo": 300})
+    # s1 was planned as a target-side removal (no replication_state from the defaults); s2, declared
+    # target-side by the defaults, is reversed.
+    assert [(e["name"], e["status"]) for e in result["sessions"]] == [("s1", "changed"), ("s2", "reversed")]
+    assert failed
