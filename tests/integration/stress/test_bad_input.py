@@ -116,8 +116,8 @@ ITEM = {"name": "t1", "replication_peer_k2array": PEER, "local_volume_group": "5
 TOPOLOGY_CASES = [
     # ansible-core's own message for a list element of the wrong type does not name the option.
     ("a topology item that is a string", {"sessions": ["t1"]}, ["dictionary requested"]),
-    ("a topology item without a name", {"sessions": [{"rpo": 300}]}, ["missing required arguments: name",
-                                                                     "sessions"]),
+    ("a topology item without a name", {"sessions": [{"rpo": 300}]},
+     ["missing required arguments: name", "sessions"]),
     ("an unknown key in an item", {"sessions": [dict(ITEM, colour="red")]}, ["colour", "sessions"]),
     ("sessions not a list", {"sessions": {"t1": ITEM}}, ["sessions", "list"]),
     ("duplicate names", {"sessions": [ITEM, dict(ITEM, local_volume_group="5102")]},
@@ -337,11 +337,12 @@ def test_connection_problems_fail_naming_the_cause_and_write_nothing(k2sim, run_
 def test_wait_timeout_exceeded_sends_only_the_write_before_it(scene, run_playbook, count):
     scene.set_delay(30)
     s1 = next(s for s in scene.dump("k2-a")["objects"]["replication/sessions"] if s["name"] == "s1")
-    tasks = [{"name": "wait_timeout exceeded", "ignore_errors": True, "kaminario.k2.k2_replication_session": {
-        "name": "s1", "replication_state": "idle", "wait_timeout": 2}},
-             {"name": "topology wait_timeout exceeded", "ignore_errors": True,
-              "kaminario.k2.k2_replication_topology": {"sessions": [{"name": "s2", "replication_state": "in_sync"}],
-                                                       "wait_timeout": 2}}]
+    tasks = [
+        {"name": "wait_timeout exceeded", "ignore_errors": True, "kaminario.k2.k2_replication_session": {
+            "name": "s1", "replication_state": "idle", "wait_timeout": 2}},
+        {"name": "topology wait_timeout exceeded", "ignore_errors": True, "kaminario.k2.k2_replication_topology": {
+            "sessions": [{"name": "s2", "replication_state": "in_sync"}], "wait_timeout": 2}},
+    ]
     result = run_playbook(play(tasks))
     assert result.rc == 0, result
     problems = check_cases(result, [

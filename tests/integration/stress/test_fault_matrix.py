@@ -394,9 +394,8 @@ def test_fault_kinds_on_every_operation(matrix_sim, run, matrix):
             continue
         wanted = expected_writes(case.key, case.op)
         if len(case.writes) != wanted:
-            failures.append("%s/%s: %d writes, expected %d: %s" % (case.key, case.op, len(case.writes), wanted,
-                                                                 [(w["method"], w["path"], w["status"], w["fault"])
-                                                                  for w in case.writes]))
+            seen = [(w["method"], w["path"], w["status"], w["fault"]) for w in case.writes]
+            failures.append("%s/%s: %d writes, expected %d: %s" % (case.key, case.op, len(case.writes), wanted, seen))
     assert not failures, "\n".join(failures)
 
 
@@ -456,7 +455,7 @@ def test_the_array_goes_down_in_the_middle_of_the_run(matrix_sim, run, matrix, t
     bounded retries, naming the connection failure, having sent each write once."""
     before = {"k2-a": ids_by_name(matrix_sim, "k2-a"), "k2-b": ids_by_name(matrix_sim, "k2-b")}
     matrix_sim.manual_clock(True)
-    ops = [op for op in OPS]
+    ops = list(OPS)
     hosts = dict(("down_%d" % i, {"op": op}) for i, op in enumerate(ops))
     port = matrix_sim.arrays["k2-a"]["port"]
     tasks = [{"name": "wait until the array is down", "ansible.builtin.wait_for": {
