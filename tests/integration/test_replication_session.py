@@ -48,7 +48,6 @@ def sessions_on(k2sim, array):
     return {s["name"]: s for s in k2sim.dump(array)["objects"]["replication/sessions"]}
 
 
-
 def action_list(task):
     return [(a["name"], a["method"], a["path"], a["body"]) for a in task["actions"]]
 

@@ -81,7 +81,6 @@ def sessions_on(sim, array):
     return {s["name"]: s for s in sim.dump(array)["objects"]["replication/sessions"]}
 
 
-
 def entries(task):
     return {e["name"]: e for e in task["sessions"]}
 

@@ -59,7 +59,6 @@ def writes_to(sim, array):
     return [(e["method"], e["path"], e["body"]) for e in sim.journal(array) if e["method"] in WRITES]
 
 
-
 def snapshot_all(sim, topology=None):
     """Take a replication snapshot of every pair's source session through the API, and wait until
     each has reached the target array (its session's latest_replicated_snapshot is set)."""
