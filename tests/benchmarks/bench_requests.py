@@ -138,8 +138,8 @@ def main():
         within = all(r <= reads and w == writes and p >= polls for r, w, p in seen)
         totals = sorted(set(sum(s) for s in seen))
         rounds = " ".join("%d/%d/%d" % s for s in seen)
-        print("  %-40s %-22s %-8s %-60s %s" % (case, rounds, "/".join(map(str, totals)), text,
-                                             "yes" if within else "NO"))
+        verdict = "yes" if within else "NO"
+        print("  %-40s %-22s %-8s %-60s %s" % (case, rounds, "/".join(map(str, totals)), text, verdict))
         table.append(dict(operation=case, rounds=[dict(reads=r, writes=w, polls=p) for r, w, p in seen],
                           budget=dict(reads=reads, writes=writes, min_polls=polls, text=text), within=within))
     write_json(args.json, dict(benchmark="requests", sessions=count, rounds=args.rounds, operations=table))
