@@ -180,11 +180,13 @@ class K2OutcomeUnknown(K2Error):
     repeating anything.
     """
 
-    def __init__(self, method, path, reason, status=None):
+    def __init__(self, method, path, reason, status=None, in_flight=False):
         self.method = method
         self.path = path
         self.status = status
         self.reason = reason
+        # True when no answer came within the timeout: the array may still be carrying it out.
+        self.in_flight = in_flight
         super().__init__("%s: outcome unknown (%s); the array may or may not have carried it out, "
                          "re-read the object before repeating the request"
                          % (_request_label(method, path), reason))

@@ -13,6 +13,7 @@ from collections import namedtuple
 
 from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import (
+    K2BadRequest,
     K2Error,
     K2NotFound,
     K2OutcomeUnknown,
@@ -61,6 +62,42 @@ class _Stop(Exception):
         self.error = error
 
 
+class SessionFailed(K2Error):
+    """A session's run stopped on an error from the array (or from reaching it): the error, then
+    what is known of the session, so the message says what happened AND where the session is."""
+
+    def __init__(self, error, name, session, done):
+        self.error = error
+        self.session = session
+        note = state_note(name, session, done)
+        if isinstance(error, K2OutcomeUnknown):
+            note += "; whether it took %s %s is unknown" % (error.method, error.path)
+        super().__init__("%s; %s" % (error, note))
+
+    def details(self):
+        found = dict(self.error.details())
+        found["session"] = self.session or {}
+        return found
+
+
+def state_note(name, session, done):
+    """'replication session 'x' (id 5) was in_sync (source side, rpo 300) when last read; accepted by
+    the array before the error: transition to suspended' -- for a failure message."""
+    if session is None:
+        note = "replication session %r did not exist when last read" % name
+    else:
+        state, role = node_of(session)
+        note = "replication session %r (id %s) was %s (%s side, rpo %s) when last read" % (
+            session.get("name", name), session.get("id"), state, role, session.get("rpo"))
+    if done:
+        note += "; accepted by the array before the error: %s" % ", ".join(
+            "transition to %s" % a.wait_state if a.name == "transition" else
+            "update %s" % ", ".join(sorted(a.body or {})) if a.name == "update" else a.name for a in done)
+    else:
+        note += "; no change was accepted by the array"
+    return note
+
+
 def action_result(action):
     """An action as the modules return it."""
     return dict(name=action.name, method=action.method, path=action.path, body=action.body)
@@ -78,6 +115,7 @@ class Job:
         self.pending = []     # planned actions not sent yet
         self.done = []        # actions the array took (in check mode: the planned ones)
         self.unknown = 0
+        self.raced = False    # a create refused because another client had just created it
         self.wait = None      # a _Wait while a transition is landing
         self.error = None     # the K2Error that stopped this session
         self.refused = False  # the error came before any write to it (a plan refusal)
@@ -155,6 +193,10 @@ class SessionApplier:
                     job.pending = []
         else:
             self._execute(jobs)
+            for job in jobs:
+                if job.error is not None and not isinstance(job.error, (PlanError, K2WaitTimeout, SessionFailed)) \
+                        and not job.refused:
+                    job.error = SessionFailed(job.error, job.name, job.session, job.done)
         if diff:
             self._diff(jobs)
         return jobs
@@ -254,9 +296,13 @@ class SessionApplier:
                 if job.unknown > MAX_UNKNOWN:
                     job.fail(exc)
                     return False
-                if self._recover(job, action):
+                if self._recover(job, action, in_flight=exc.in_flight):
                     return True
                 continue
+            except K2BadRequest as exc:
+                if action.method == "POST" and self._created_meanwhile(job, action):
+                    continue
+                return _failed(job, exc)
             except K2Error as exc:
                 return _failed(job, exc)
             job.pending.pop(0)
@@ -271,6 +317,26 @@ class SessionApplier:
                 return True
         return False
 
+    def _created_meanwhile(self, job, action):
+        """A create the array refused (names are unique) while another client (a concurrent run)
+        created a session of that name since this run read it: re-read it and plan again from it,
+        once, so the immutable fields are still checked. False when it is not there."""
+        if job.actual is not None or job.raced:
+            return False
+        job.raced = True
+        try:
+            found = self.api.find_by_name(SESSIONS_PATH, action.body["name"])
+        except K2Error:
+            return False
+        if found is None:
+            return False
+        job.session = found
+        try:
+            job.pending = list(plan(job.desired, found).actions)
+        except PlanError as exc:
+            job.fail(exc)
+        return True
+
     def _send(self, action, session):
         if action.method == "POST":
             return self.api.create(SESSIONS_PATH, action.body)
@@ -278,29 +344,53 @@ class SessionApplier:
             return self.api.update(SESSIONS_PATH, session["id"], action.body)
         return self.api.delete(SESSIONS_PATH, session["id"])
 
-    def _recover(self, job, action):
+    def _recover(self, job, action, in_flight=False):
         """Re-read after a write with an unknown outcome (by name after a POST, by id otherwise) and
         re-plan from what is there, so a write the array took is never sent again. A transition not
-        shown yet may still be under way: it gets SETTLE_SECONDS to show first (True: waiting)."""
+        shown yet may still be under way: it gets SETTLE_SECONDS to show first (True: waiting). So
+        does any other write that got no answer within the timeout (`in_flight`): the array may
+        still be carrying it out, and a create, update or delete sent again at once would race it."""
         try:
-            if action.method == "POST":
-                job.session = self.api.find_by_name(SESSIONS_PATH, action.body["name"])
-            else:
-                try:
-                    current = self.api.get(SESSIONS_PATH, job.session["id"])
-                except K2NotFound:
-                    current = None
-                if current is not None and action.name == "transition" and \
-                        current.get("state") == job.session.get("state") != action.wait_state:
-                    job.session = current
-                    until = min(self.deadline, self._clock() + SETTLE_SECONDS)
-                    job.wait = _Wait(action.wait_state, until, action)
-                    return True
+            current = self._reread(job, action)
+            if current is not None and action.name == "transition" and \
+                    current.get("state") == job.session.get("state") != action.wait_state:
                 job.session = current
+                until = min(self.deadline, self._clock() + SETTLE_SECONDS)
+                job.wait = _Wait(action.wait_state, until, action)
+                return True
+            if in_flight and action.name != "transition":
+                current = self._settle(job, action, current)
+            job.session = current
         except K2Error as exc:
             return _failed(job, exc)
         self._replan(job, action)
         return False
+
+    def _reread(self, job, action):
+        """The session as the array shows it now: by name after a POST, else by id (None: gone)."""
+        if action.method == "POST":
+            return self.api.find_by_name(SESSIONS_PATH, action.body["name"])
+        try:
+            return self.api.get(SESSIONS_PATH, job.session["id"])
+        except K2NotFound:
+            return None
+
+    def _settle(self, job, action, current):
+        """Re-read a write that timed out until it shows (a plan from the session no longer holds
+        it) or SETTLE_SECONDS have passed (then it is taken as not carried out). The other sessions
+        of the run wait meanwhile: this happens only after a timeout."""
+        until = min(self.deadline, self._clock() + SETTLE_SECONDS)
+        delay = FIRST_DELAY
+        while self._clock() < until:
+            try:
+                if not any(_same_step(action, p) for p in plan(job.desired, current).actions):
+                    break
+            except PlanError:
+                break
+            self._sleep(min(delay, until - self._clock()))
+            delay = min(delay * 2, MAX_DELAY)
+            current = self._reread(job, action)
+        return current
 
     def _replan(self, job, action):
         """Plan again from the session as it is; the write whose outcome was unknown counts as done

@@ -345,7 +345,7 @@ class K2Transport:
         reason = ("no answer within %s s" % self.timeout if timed_out
                   else "connection lost: %s" % _os_reason(chain, type(exc).__name__))
         if method not in SAFE_METHODS:
-            return K2OutcomeUnknown(method, path, reason)
+            return K2OutcomeUnknown(method, path, reason, in_flight=bool(timed_out))
         if timed_out:
             return K2Timeout(method, path, self.host, reason, attempts)
         return K2ConnectionError(method, path, self.host, reason, attempts)

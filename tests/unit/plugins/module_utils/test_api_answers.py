@@ -38,8 +38,8 @@ def test_an_object_named_without_an_id_is_a_protocol_error(api, found, call):
 def test_only_the_object_with_the_exact_name_needs_an_id(api):
     """A near match without an id (the server's name filter may be loose) is skipped, not an error."""
     with ExpectedCalls() as calls:
-        calls.add("GET", VGS, query={"name": "vg1"},
-                  json={"hits": [{"name": "vg10"}, {"id": "4", "name": "vg1"}], "total": 2})
+        answer = {"hits": [{"name": "vg10"}, {"id": "4", "name": "vg1"}], "total": 2}
+        calls.add("GET", VGS, query={"name": "vg1"}, json=answer)
         assert api.ref(VGS, "vg1", "local_volume_group") == {"ref": "/volume_groups/4"}
 
 

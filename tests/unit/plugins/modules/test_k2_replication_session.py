@@ -548,6 +548,76 @@ def test_transition_that_never_shows_is_sent_again_after_the_settle_time(clock):
     assert sum(clock.sleeps) == session_apply.SETTLE_SECONDS
 
 
+def test_create_in_flight_is_waited_for_not_sent_again(clock):
+    """A POST with no answer within the timeout may still be carried out: the module re-reads until
+    the session shows instead of sending a second POST that would race the first."""
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, error=requests.exceptions.ReadTimeout("read timed out"))
+        by_name(calls)
+        by_name(calls)
+        by_name(calls, sess())
+        result, failed = run(**BY_REF)
+    assert not failed, result
+    assert result["actions"] == [act("create", "POST", SESSIONS, CREATE_BODY)]
+    assert result["session"] == sess()
+    assert clock.sleeps == [0.25, 0.5]
+
+
+def test_create_in_flight_that_never_shows_is_sent_again_after_the_settle_time(clock):
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, error=requests.exceptions.ReadTimeout("read timed out"))
+        by_name(calls)
+        for _poll in range(10):  # 0.25 + 0.5 + 1 + 2 + 4 + 5 + 5 + 5 + 5 + 2.25 s: 30 s
+            by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=201, json=sess())
+        result, failed = run(**BY_REF)
+    assert not failed, result
+    assert sum(clock.sleeps) == session_apply.SETTLE_SECONDS
+
+
+def test_update_and_delete_in_flight_are_waited_for(clock):
+    with ExpectedCalls() as calls:
+        by_name(calls, sess())
+        calls.add("PATCH", S7, body={"rpo": 60}, error=requests.exceptions.ReadTimeout("read timed out"))
+        calls.add("GET", S7, json=sess())
+        calls.add("GET", S7, json=sess(rpo=60))
+        result, failed = run(rpo=60)
+    assert not failed, result
+    assert result["actions"] == [act("update", "PATCH", S7, {"rpo": 60})]
+    with ExpectedCalls() as calls:
+        by_name(calls, sess())
+        calls.add("DELETE", S7, error=requests.exceptions.ReadTimeout("read timed out"))
+        calls.add("GET", S7, json=sess())
+        calls.add("GET", S7, status=404, json={"error_msg": "no replication/sessions object with id 7"})
+        result, failed = run(state="absent")
+    assert not failed, result
+    assert result["actions"] == [act("delete", "DELETE", S7)]
+
+
+def test_create_refused_because_another_run_just_made_it_goes_on_from_that_session():
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=400,
+                  json={"error_msg": "replication/sessions: an object named 's1' already exists"})
+        by_name(calls, sess())
+        calls.add("PATCH", S7, body={"state": "in_sync"}, json=sess(state="in_sync"))
+        result, failed = run(replication_state="in_sync", **BY_REF)
+    assert not failed, result
+    assert result["actions"] == [act("transition", "PATCH", S7, {"state": "in_sync"})]
+
+
+def test_create_refused_for_another_reason_fails_after_one_read():
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=400, json={"error_msg": "local_volume_group: no such"})
+        by_name(calls)
+        result, failed = run(**BY_REF)
+    assert failed
+    assert result["msg"].startswith("POST /replication/sessions failed: HTTP 400 Bad Request: local_volume_group: no such")
+
+
 def test_delete_that_landed():
     with ExpectedCalls() as calls:
         by_name(calls, sess())
@@ -570,6 +640,27 @@ def test_delete_that_was_lost_is_sent_once_more():
     assert result["actions"] == [act("delete", "DELETE", S7)]
 
 
+def test_an_array_error_says_what_happened_and_where_the_session_is():
+    with ExpectedCalls() as calls:
+        by_name(calls, sess(state="in_sync"))
+        calls.add("PATCH", S7, body={"rpo": 60}, json=sess(state="in_sync", rpo=60))
+        calls.add("PATCH", S7, body={"state": "suspended"}, status=500, json={"error_msg": "internal error"})
+        result, failed = run(rpo=60, replication_state="suspended")
+    assert failed
+    assert result["msg"] == (
+        "PATCH /replication/sessions/7 failed: HTTP 500 Internal Server Error: internal error; replication session "
+        "'s1' (id 7) was in_sync (source side, rpo 60) when last read; accepted by the array before the error: "
+        "update rpo")
+    assert (result["status"], result["session"]["state"]) == (500, "in_sync")
+    with ExpectedCalls() as calls:
+        by_name(calls)
+        calls.add("POST", SESSIONS, body=CREATE_BODY, status=500, json={"error_msg": "internal error"})
+        result, failed = run(**BY_REF)
+    assert failed
+    assert result["msg"].endswith("; replication session 's1' did not exist when last read; no change was accepted "
+                                  "by the array")
+
+
 def test_repeated_unknown_outcomes_give_up():
     with ExpectedCalls() as calls:
         by_name(calls, sess())
@@ -580,3 +671,5 @@ def test_repeated_unknown_outcomes_give_up():
         result, failed = run(rpo=60)
     assert failed
     assert result["msg"].startswith("PATCH /replication/sessions/7: outcome unknown (HTTP 502")
+    assert result["msg"].endswith("was idle (source side, rpo 300) when last read; no change was accepted by the "
+                                  "array; whether it took PATCH /replication/sessions/7 is unknown")

@@ -197,7 +197,10 @@ def test_the_fourth_unknown_outcome_fails_without_a_re_read():
         result, failed = run(rpo=600)
     assert failed
     assert result["msg"] == ("PATCH /replication/sessions/7: outcome unknown (HTTP 502: gateway); the array may or "
-                             "may not have carried it out, re-read the object before repeating the request")
+                             "may not have carried it out, re-read the object before repeating the request; "
+                             "replication session 's1' (id 7) was idle (source side, rpo 300) when last read; no "
+                             "change was accepted by the array; whether it took PATCH /replication/sessions/7 is "
+                             "unknown")
     assert (result["method"], result["path"], result["status"]) == ("PATCH", S7, 502)
 
 

@@ -196,7 +196,9 @@ def test_an_array_error_on_one_session_fails_it_and_the_rest_go_on():
     assert failed
     s1 = by_name(result)["s1"]
     assert (s1["status"], s1["refused"]) == ("failed", False)
-    assert s1["msg"] == "PATCH /replication/sessions/1 failed: HTTP 400 Bad Request: rpo cannot be changed now"
+    assert s1["msg"] == ("PATCH /replication/sessions/1 failed: HTTP 400 Bad Request: rpo cannot be changed now; "
+                         "replication session 's1' (id 1) was in_sync (source side, rpo 600) when last read; no "
+                         "change was accepted by the array")
     assert by_name(result)["s2"]["status"] == "changed"
 
 
@@ -366,6 +368,14 @@ def test_a_session_listed_without_an_id_is_a_clean_protocol_error():
     assert failed
     assert result["msg"] == ("GET /replication/sessions: unexpected answer from the K2 API (HTTP 200): the object "
                              "named 's1' has no id")
+
+
+def test_five_failures_are_all_named_with_nothing_more_to_count():
+    with ExpectedCalls() as calls:
+        read(calls, ["s%d" % i for i in range(1, 6)],
+             *[sess(i, local_volume_group={"ref": "/volume_groups/99"}) for i in range(1, 6)])
+        result, failed = run([item(i) for i in range(1, 6)])
+    assert failed and "s5 (failed)" in result["msg"] and "more)" not in result["msg"]
 
 
 def test_the_failure_message_names_the_first_five_and_counts_the_rest():
