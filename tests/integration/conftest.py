@@ -37,6 +37,27 @@ def pytest_collection_modifyitems(config, items):
 
 k2sim_fixture, k2sim_reset_fixture = simulator_fixtures("k2sim")
 
+# With pytest-xdist the fault matrix of stress/ fills in the workers, and the controller does not load
+# stress/conftest.py: each worker hands its cells over at the end, and they are printed from here.
+_WORKER_MATRICES = []
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    dumped = getattr(node, "workeroutput", {}).get("k2_fault_matrix")
+    if dumped:
+        _WORKER_MATRICES.append(dumped)
+
+
+def pytest_terminal_summary(terminalreporter):
+    if _WORKER_MATRICES:
+        from stress import conftest as stress  # noqa: E402  (only needed under xdist)
+
+        matrix = stress.Matrix()
+        for dumped in _WORKER_MATRICES:
+            matrix.merge(dumped)
+        stress.report(terminalreporter, matrix)
+
 
 @pytest.fixture
 def run_playbook(k2sim, tmp_path):

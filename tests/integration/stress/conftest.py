@@ -38,6 +38,15 @@ class Matrix:
             return "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"
         return [fmt(head), "|" + "|".join("-" * (w + 2) for w in widths) + "|"] + [fmt(r) for r in body]
 
+    def dump(self):
+        """The cells and notes as plain data (what an xdist worker sends to the controller)."""
+        return {"cells": [[row, column, text] for (row, column), text in self.cells.items()], "notes": self.notes}
+
+    def merge(self, dumped):
+        for row, column, text in dumped["cells"]:
+            self.add(row, column, text)
+        self.notes += [n for n in dumped["notes"] if n not in self.notes]
+
 
 _MATRIX = Matrix()
 
@@ -47,8 +56,9 @@ def matrix():
     return _MATRIX
 
 
-def pytest_terminal_summary(terminalreporter):
-    lines = _MATRIX.lines()
+def report(terminalreporter, matrix):
+    """Print the table of `matrix` (nothing when it has no cell)."""
+    lines = matrix.lines()
     if not lines:
         return
     terminalreporter.section("fault matrix (kaminario.k2, issue 10)")
@@ -58,5 +68,16 @@ def pytest_terminal_summary(terminalreporter):
         "ok = converged; FAILED = clean failure (message checked); Nw = writes the case sent (journal); "
         "Nf = requests that met the fault; every cell also passed the journal checks (no duplicate POST, no "
         "DELETE not asked for, no transition repeated once its outcome was known, no write in check mode)")
-    for text in _MATRIX.notes:
+    for text in matrix.notes:
         terminalreporter.write_line(text)
+
+
+def pytest_terminal_summary(terminalreporter):
+    report(terminalreporter, _MATRIX)
+
+
+def pytest_sessionfinish(session):
+    # An xdist worker: hand the cells it found to the controller (tests/integration/conftest.py prints them).
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None and _MATRIX.cells:
+        output["k2_fault_matrix"] = _MATRIX.dump()
