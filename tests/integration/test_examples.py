@@ -1,8 +1,8 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The documented examples run, as written, against the simulator: the EXAMPLES of
-k2_replication_session_info, the EXAMPLES of every filter (each where its inputs come from: a play of
-the simulator arrays, after the role or playbook whose variables the example reads), and the example
-play of each role's README. (k2_replication_session and k2_replication_topology: their own test files.)
+"""The documented examples run, as written, against the simulator: the EXAMPLES of every filter (each
+where its inputs come from: a play of the simulator arrays, after the role or playbook whose variables
+the example reads), and the example play of each role's README. (The modules' EXAMPLES: in each
+module's own test file, test_replication_session*.py and test_replication_topology.py.)
 
 Glue tasks the examples need around them are named "(test glue) ...". A task without connection
 options takes the array from the play's module_defaults, as the README shows."""
@@ -12,10 +12,9 @@ import os
 import re
 
 import yaml
-from harness import REPO_ROOT, arrays_inventory, run_playbook as run_with, start_simulator
+from harness import REPO_ROOT, arrays_inventory, run_playbook as run_with
 from harness.dr import converge_example, example_topology, sessions_on, snapshot_all
 
-from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session_info
 
 FILTERS = os.path.join(REPO_ROOT, "plugins", "filter")
 MODULE_DEFAULTS = {"group/kaminario.k2.k2": {"host": "{{ k2_host }}"}}
@@ -75,54 +74,6 @@ def readme_topology(role):
 
 def changed_count(result):
     return sum(1 for t in result.tasks if t["status"] == "changed")
-
-
-# ---- k2_replication_session_info ---------------------------------------------------------------------
-
-INFO_SEED = {
-    "array-a": {
-        "volume_groups": [{"name": n, "quota": 0} for n in ("prod-vg", "prod-web-vg", "test-vg")],
-        "replication/sessions": [
-            {"name": "prod-db-1", "replication_peer_k2array": "array-b", "local_volume_group": "prod-vg",
-             "rpo": 900, "state": "in_sync"},
-            {"name": "prod-web", "replication_peer_k2array": "array-b", "local_volume_group": "prod-web-vg",
-             "rpo": 300, "state": "suspended"},
-            {"name": "test-1", "replication_peer_k2array": "array-b", "local_volume_group": "test-vg",
-             "rpo": 300, "state": "idle"},
-        ],
-    },
-}
-
-
-def test_the_info_module_examples_run(tmp_path):
-    """EXAMPLES, as written, against an array with the session and volume group names they use."""
-    seed = tmp_path / "seed.json"
-    seed.write_text(json.dumps(INFO_SEED))
-    with start_simulator(arrays=["array-a", "array-b"], seed=str(seed)) as sim:
-        tasks = yaml.safe_load(k2_replication_session_info.EXAMPLES)
-        play = [{"name": "Examples", "hosts": "localhost", "gather_facts": False, "tasks": tasks}]
-        result = run_with(sim, yaml.safe_dump(play, sort_keys=False), array="array-a", workdir=str(tmp_path / "run"),
-                          extra_vars={"k2_host": sim.arrays["array-a"]["host"], "k2_username": "admin",
-                                      "k2_password": sim.users["admin"]["password"]})
-    assert result.rc == 0, result
-    statuses = [t["status"] for t in result.tasks if t["action"].startswith("kaminario.")]
-    assert len(statuses) == 6 and set(statuses) == {"ok"}, statuses
-
-    def names(task):
-        return [s["name"] for s in result.task(task)["sessions"]]
-
-    assert result.task("List every replication session (all pages)")["total"] == 3
-    assert "3 sessions" in result.task("Show how many sessions the array has")["msg"]
-    assert names("Read one session by name") == ["prod-db-1"]
-    assert names("Sessions of a volume group (given by name), in sync, with an RPO over 5 minutes, newest first") \
-        == ["prod-db-1"]
-    assert names("Sessions whose state is one of a list and whose name starts with prod-") == ["prod-web"]
-    report = {s["name"]: s for s in result.task("Drift report, names of the referenced objects included, few fields")["sessions"]}
-    assert report["prod-db-1"]["local_volume_group_name"] == "prod-vg"
-    assert {s["replication_peer_k2array_name"] for s in report.values()} == {"array-b"}
-    first = result.task("The first 10 sessions by name; truncated tells whether there are more")
-    assert names("The first 10 sessions by name; truncated tells whether there are more") == ["prod-db-1", "prod-web", "test-1"]
-    assert first["truncated"] is False
 
 
 # ---- the roles' README example plays ---------------------------------------------------------------
@@ -253,3 +204,17 @@ def test_every_filter_has_its_examples_run_here():
     documented = sorted(n[:-4] for n in os.listdir(FILTERS) if n.endswith(".yml"))
     assert documented
     assert [n for n in documented if 'filter_example("%s"' % n not in source] == []
+
+
+def test_every_module_has_its_examples_run():
+    """Each module's EXAMPLES run in its own test file (yaml.safe_load(<module>.EXAMPLES) there)."""
+    modules = sorted(n[:-3] for n in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules"))
+                     if n.endswith(".py") and n != "__init__.py")
+    here = os.path.dirname(os.path.abspath(__file__))
+    sources = ""
+    for name in sorted(os.listdir(here)):
+        if name.startswith("test_") and name.endswith(".py"):
+            with open(os.path.join(here, name), encoding="utf-8") as handle:
+                sources += handle.read()
+    assert modules
+    assert [m for m in modules if "yaml.safe_load(%s.EXAMPLES)" % m not in sources] == []

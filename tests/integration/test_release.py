@@ -1,9 +1,11 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""The release tarball: the changelog the lead's `antsibull-changelog release` renders, and the file
-list of `ansible-galaxy collection build` (what a user gets, and nothing of the development tree).
+"""The release tarball: the changelog `antsibull-changelog` renders for the version of galaxy.yml, and
+the file list of `ansible-galaxy collection build` (what a user gets, and nothing of the development tree).
 
 Both run on a copy of the checkout (its files as git sees them), with the dev-only leftovers a
-working tree has planted into it, so the checks do not depend on what this tree holds right now."""
+working tree has planted into it, so the checks do not depend on what this tree holds right now.
+Before the release, the copy runs `antsibull-changelog release` (the fragments must make a changelog);
+after it, `antsibull-changelog generate` (the committed CHANGELOG.rst must be what changelog.yaml says)."""
 
 import fnmatch
 import os
@@ -44,10 +46,15 @@ def checkout_files():
     return sorted(p for p in listed if p and os.path.isfile(os.path.join(REPO_ROOT, p)))
 
 
+def released_versions(folder):
+    with open(os.path.join(folder, "changelogs", "changelog.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle).get("releases") or {}
+
+
 @pytest.fixture(scope="module")
 def released(tmp_path_factory):
-    """A copy of the checkout in .../ansible_collections/kaminario/k2, after `antsibull-changelog release`
-    and with the leftovers planted; returns (copy, names in the tarball built from it)."""
+    """A copy of the checkout in .../ansible_collections/kaminario/k2 with its changelog rendered for the
+    version of galaxy.yml and the leftovers planted; returns (copy, version, names in its tarball)."""
     root = tmp_path_factory.mktemp("release")
     copy = root / "ansible_collections" / "kaminario" / "k2"
     for path in checkout_files():
@@ -56,8 +63,11 @@ def released(tmp_path_factory):
     version = yaml.safe_load((copy / "galaxy.yml").read_text())["version"]
     env = {k: v for k, v in os.environ.items() if k != "ANSIBLE_COLLECTIONS_PATH"}
     env["PATH"] = BIN + os.pathsep + env["PATH"]
-    run([os.path.join(BIN, "antsibull-changelog"), "release", "--version", version, "--date", "2026-12-01"],
-        cwd=copy, env=env)
+    changelog = os.path.join(BIN, "antsibull-changelog")
+    if version in released_versions(copy):
+        run([changelog, "generate"], cwd=copy, env=env)
+    else:
+        run([changelog, "release", "--version", version, "--date", "2026-12-01"], cwd=copy, env=env)
     for path in PLANTED:
         os.makedirs(copy / os.path.dirname(path), exist_ok=True)
         (copy / path).write_text("left over\n")
@@ -68,20 +78,33 @@ def released(tmp_path_factory):
     return copy, version, names
 
 
-def test_the_changelog_renders_every_fragment_and_every_new_plugin_and_role(released):
+def fragments_of(folder):
+    path = os.path.join(folder, "changelogs", "fragments")
+    return sorted(n for n in os.listdir(path) if n.endswith((".yml", ".yaml"))) if os.path.isdir(path) else []
+
+
+def test_the_changelog_renders_every_change_and_every_new_plugin_and_role(released):
     copy, version, _names = released
     text = (copy / "CHANGELOG.rst").read_text()
     assert "v%s" % version in text.splitlines()
-    fragments = sorted(os.listdir(os.path.join(REPO_ROOT, "changelogs", "fragments")))
-    assert fragments, "no changelog fragment"
+    release = released_versions(copy)[version]
+    if version in released_versions(REPO_ROOT):
+        # Released: the committed CHANGELOG.rst is what changelog.yaml renders to.
+        with open(os.path.join(REPO_ROOT, "CHANGELOG.rst"), encoding="utf-8") as handle:
+            assert handle.read() == text
+    else:
+        # The release takes up every fragment of the checkout, and consumes them (keep_fragments: false).
+        assert fragments_of(REPO_ROOT), "no changelog fragment"
+        assert sorted(release["fragments"]) == fragments_of(REPO_ROOT)
+        assert not set(fragments_of(REPO_ROOT)) & set(fragments_of(copy))
     flat = " ".join(text.split())
-    for name in fragments:
-        with open(os.path.join(REPO_ROOT, "changelogs", "fragments", name), encoding="utf-8") as handle:
-            for section, entries in yaml.safe_load(handle).items():
-                if section == "trivial":
-                    continue
-                for entry in entries:
-                    assert " ".join(entry.split()) in flat, (name, entry)
+    changes = release.get("changes") or {}
+    assert changes, "the release of %s records no change" % version
+    for section, entries in changes.items():
+        if section == "trivial":
+            continue
+        for entry in entries if isinstance(entries, list) else [entries]:
+            assert " ".join(entry.split()) in flat, (section, entry)
     modules = [n[:-3] for n in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules")) if n.endswith(".py")]
     roles = os.listdir(os.path.join(REPO_ROOT, "roles"))
     for heading, names in (("New Modules", modules), ("New Roles", roles)):
@@ -89,8 +112,6 @@ def test_the_changelog_renders_every_fragment_and_every_new_plugin_and_role(rele
         section = text.split(heading, 1)[1]
         for name in names:
             assert "- kaminario.k2.%s - " % name in section, (heading, name)
-    # The fragments were consumed (keep_fragments: false): the release leaves none behind.
-    assert not set(fragments) & set(os.listdir(copy / "changelogs" / "fragments"))
 
 
 def test_the_tarball_holds_the_collection_and_nothing_of_the_development_tree(released):
