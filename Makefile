@@ -10,12 +10,15 @@ TREE := $(or $(TMPDIR),/tmp)/kaminario-k2-tree-$(shell printf %s "$(CURDIR)" | c
 COLL := $(TREE)/ansible_collections/kaminario/k2
 STAMP := $(VENV)/.installed
 # The oldest supported ansible-core (requirements-oldest.txt) in its own venv. Its controller runs on
-# Python 3.10 to 3.12: the first of OLDEST_PYTHONS that is one (a pyenv shim without that version does
-# not count). None there: the -oldest stages say so in one line and count as skipped, never as passed.
+# Python 3.10 to 3.12: the first of OLDEST_PYTHONS that is one. Candidates: python3, then python3.12 to
+# 3.10 on the PATH (a pyenv shim without that version selected fails the check), then the versions pyenv
+# has installed. None there: the -oldest stages say so in one line and count as skipped, never as passed.
 OLDEST_VENV := .venv-oldest
 OLDEST_BIN := $(CURDIR)/$(OLDEST_VENV)/bin
 OLDEST_STAMP := $(OLDEST_VENV)/.installed
-OLDEST_PYTHONS ?= $(PYTHON) python3.12 python3.11 python3.10
+PYENV_VERSIONS := $(or $(PYENV_ROOT),$(HOME)/.pyenv)/versions
+OLDEST_PYTHONS ?= $(PYTHON) python3.12 python3.11 python3.10 \
+    $(sort $(wildcard $(PYENV_VERSIONS)/3.12.*/bin/python3 $(PYENV_VERSIONS)/3.11.*/bin/python3 $(PYENV_VERSIONS)/3.10.*/bin/python3))
 OLDEST_PYTHON := $(shell for p in $(OLDEST_PYTHONS); do \
     $$p -c 'import sys; sys.exit(not (3, 10) <= sys.version_info[:2] <= (3, 12))' >/dev/null 2>&1 && { echo $$p; break; }; done)
 OLDEST_MISSING = no Python 3.10 to 3.12 for ansible-core 2.16 (tried: $(OLDEST_PYTHONS))
