@@ -11,7 +11,6 @@ example inventory rewritten for them), checks every declared pair on both arrays
 again: nothing may change. One line per check; exit 1 at the first failure.
 """
 
-import ast
 import json
 import os
 import re
@@ -25,6 +24,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, "tests", "integration"))
 
 from harness import start_simulator  # noqa: E402
+from harness.contents import filters, modules, roles  # noqa: E402
 
 BIN = os.path.dirname(sys.executable)
 RECAP = re.compile(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+failed=(\d+)", re.M)
@@ -32,33 +32,6 @@ RECAP = re.compile(r"^(\S+)\s*: ok=(\d+)\s+changed=(\d+)\s+unreachable=(\d+)\s+f
 
 class CheckFailed(Exception):
     pass
-
-
-def modules():
-    return sorted(name[:-3] for name in os.listdir(os.path.join(ROOT, "plugins", "modules"))
-                  if name.endswith(".py") and name != "__init__.py")
-
-
-def filters():
-    """The filter names every plugins/filter/*.py returns from FilterModule.filters() (read, not imported)."""
-    names = []
-    folder = os.path.join(ROOT, "plugins", "filter")
-    for name in sorted(os.listdir(folder)):
-        if not name.endswith(".py") or name == "__init__.py":
-            continue
-        with open(os.path.join(folder, name), encoding="utf-8") as handle:
-            tree = ast.parse(handle.read())
-        for node in ast.walk(tree):
-            if isinstance(node, ast.FunctionDef) and node.name == "filters":
-                for ret in ast.walk(node):
-                    if isinstance(ret, ast.Return) and isinstance(ret.value, ast.Dict):
-                        names += [key.value for key in ret.value.keys]
-    return sorted(names)
-
-
-def roles():
-    return sorted(name for name in os.listdir(os.path.join(ROOT, "roles"))
-                  if os.path.isdir(os.path.join(ROOT, "roles", name)))
 
 
 def run(argv, env, cwd, timeout=600):

@@ -3,7 +3,6 @@
 site with a page for every module, filter and role of the checkout and every guide of
 docs/docsite/extra-docs.yml, each page naming what it documents; the indexes link them all."""
 
-import ast
 import os
 import re
 import subprocess
@@ -12,33 +11,11 @@ import sys
 import pytest
 import yaml
 from harness import REPO_ROOT, collections_path
+from harness.contents import filters, modules, roles
 
 pytestmark = pytest.mark.newest  # antsibull-docs and Sphinx are in the newest toolchain only
 
 BIN = os.path.dirname(sys.executable)
-
-
-def modules():
-    return sorted(n[:-3] for n in os.listdir(os.path.join(REPO_ROOT, "plugins", "modules"))
-                  if n.endswith(".py") and n != "__init__.py")
-
-
-def filters():
-    """Every name a plugins/filter/*.py returns from FilterModule.filters()."""
-    names = []
-    folder = os.path.join(REPO_ROOT, "plugins", "filter")
-    for name in sorted(os.listdir(folder)):
-        if name.endswith(".py") and name != "__init__.py":
-            with open(os.path.join(folder, name), encoding="utf-8") as handle:
-                tree = ast.parse(handle.read())
-            method = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "filters")
-            returned = next(n.value for n in ast.walk(method) if isinstance(n, ast.Return))
-            names += [key.value for key in returned.keys]
-    return sorted(names)
-
-
-def roles():
-    return sorted(n for n in os.listdir(os.path.join(REPO_ROOT, "roles")) if os.path.isdir(os.path.join(REPO_ROOT, "roles", n)))
 
 
 def guides():
