@@ -182,10 +182,7 @@ class SessionApplier:
         self._resolve(jobs)
         for job in jobs:
             if job.error is None:
-                try:
-                    job.pending = list(plan(job.desired, job.actual).actions)
-                except PlanError as exc:
-                    job.fail(exc)
+                _plan_pending(job, job.actual)
         if check_mode:
             for job in jobs:
                 if job.error is None:
@@ -331,10 +328,7 @@ class SessionApplier:
         if found is None:
             return False
         job.session = found
-        try:
-            job.pending = list(plan(job.desired, found).actions)
-        except PlanError as exc:
-            job.fail(exc)
+        _plan_pending(job, found)
         return True
 
     def _send(self, action, session):
@@ -395,10 +389,7 @@ class SessionApplier:
     def _replan(self, job, action):
         """Plan again from the session as it is; the write whose outcome was unknown counts as done
         when the new plan no longer holds it."""
-        try:
-            job.pending = list(plan(job.desired, job.session).actions)
-        except PlanError as exc:
-            job.fail(exc)
+        if not _plan_pending(job, job.session):
             return
         if not any(_same_step(action, p) for p in job.pending):
             job.done.append(action)
@@ -442,6 +433,16 @@ class SessionApplier:
                 wait, job.wait = job.wait, None
                 if wait.settling is not None:
                     self._replan(job, wait.settling)
+
+
+def _plan_pending(job, session):
+    """Plan the job's actions from `session` as it is (False: the plan refused, the job failed)."""
+    try:
+        job.pending = list(plan(job.desired, session).actions)
+    except PlanError as exc:
+        job.fail(exc)
+        return False
+    return True
 
 
 def _failed(job, error):
