@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import namedtuple
+from urllib.parse import quote_plus
 
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import (
     K2ProtocolError,
@@ -21,8 +22,16 @@ ListResult = namedtuple("ListResult", ["items", "total", "truncated"])
 ListResult.__doc__ = """items: the objects; total: the last total the server reported;
 truncated: True only when `limit` stopped the listing before every object was read."""
 
+# A list filter (name__in) carries at most this many bytes of URL-encoded names, so that a request
+# line stays well under the 8 KB that servers and proxies commonly allow (names may be 200
+# characters, and non-ASCII ones triple when encoded).
+NAMES_QUERY_BYTES = 3000
+
 _ID = re.compile(r"^[0-9]+$")
 _API_PREFIX = "/api/v2"
+# A reference written "name:<name>" is a name, whatever it looks like: "name:5102" is the object
+# named 5102, while 5102 alone is the id 5102.
+NAME_PREFIX = "name:"
 
 
 def _collection(path):
@@ -61,6 +70,8 @@ def _id_of(collection, value, option):
     /api/v2 prefix) or {"ref": ...}; None when `value` is a name. K2ReferenceError when unusable."""
     if isinstance(value, dict) and "ref" in value:
         value = value["ref"]
+    if isinstance(value, str) and value.startswith(NAME_PREFIX) and value[len(NAME_PREFIX):]:
+        return None
     if isinstance(value, str) and _ID.match(value.strip()):
         value = int(value.strip())
     if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).strip():
@@ -78,6 +89,28 @@ def _id_of(collection, value, option):
         raise K2ReferenceError(option, value, "%r is not a reference to %s (expected %s/<id>)"
                                % (value, collection, collection))
     return int(obj_id)
+
+
+def reference_name(value):
+    """The name a reference value gives (after reference_id found no id in it): the value itself, or
+    what follows "name:". Never stripped: names are taken literally."""
+    text = str(value)
+    return text[len(NAME_PREFIX):] if text.startswith(NAME_PREFIX) and len(text) > len(NAME_PREFIX) else text
+
+
+def name_batches(names, size=PAGE_SIZE, budget=NAMES_QUERY_BYTES):
+    """`names` cut into lists of at most `size` names whose comma-joined, URL-encoded form fits in
+    `budget` bytes (a name longer than that alone gets a list of its own)."""
+    batch, used = [], 0
+    for name in names:
+        cost = len(quote_plus(name)) + 3  # the encoded comma
+        if batch and (len(batch) >= size or used + cost > budget):
+            yield batch
+            batch, used = [], 0
+        batch.append(name)
+        used += cost
+    if batch:
+        yield batch
 
 
 def reference_id(path, value, option):
@@ -165,29 +198,37 @@ class K2Api:
     def find_by_name(self, path, name):
         """The object whose name is exactly `name`, or None (one GET ?name=). An object without a
         usable id is a K2ProtocolError: callers address what they found by its id."""
+        return self._find_one(path, name)
+
+    def _find_one(self, path, name, params=None):
         collection = _collection(path)
-        hits = _hits(self.transport.request("GET", collection, params={"name": name}), collection)
+        query_params = query(params)
+        query_params["name"] = name
+        hits = _hits(self.transport.request("GET", collection, params=query_params), collection)
         found = next((obj for obj in hits if isinstance(obj, dict) and obj.get("name") == name), None)
         if found is not None and _as_int(found.get("id")) is None:
             raise K2ProtocolError("GET", collection, 200, "the object named %r has no id" % name)
         return found
 
-    def find_by_names(self, path, names):
+    def find_by_names(self, path, names, params=None):
         """{name: object} for those of `names` that exist. One name costs one GET ?name=; more cost
-        one list request per PAGE_SIZE names (name__in). A name holding a comma cannot be an item of
-        the API's comma-separated list, so it is looked up on its own. An object without a usable
-        id is a K2ProtocolError, as in find_by_name."""
+        one list request per PAGE_SIZE names (name__in), fewer when long names would make the
+        request line too long (name_batches). A name holding a comma cannot be an item of the API's
+        comma-separated list, so it is looked up on its own. `params` add to every request (a
+        projection, say). An object without a usable id is a K2ProtocolError, as in find_by_name."""
         names = list(dict.fromkeys(names))
         alone = names if len(names) == 1 else [n for n in names if "," in n]
         batched = [n for n in names if n not in alone]
         found = {}
         for name in alone:
-            obj = self.find_by_name(path, name)
+            obj = self._find_one(path, name, params)
             if obj is not None:
                 found[name] = obj
         wanted = set(batched)
-        for start in range(0, len(batched), PAGE_SIZE):
-            for obj in self.iterate(path, params={"name__in": batched[start:start + PAGE_SIZE]}):
+        for batch in name_batches(batched):
+            query_params = dict(params or {})
+            query_params["name__in"] = batch
+            for obj in self.iterate(path, params=query_params):
                 if isinstance(obj, dict) and obj.get("name") in wanted:
                     if _as_int(obj.get("id")) is None:
                         raise K2ProtocolError("GET", _collection(path), 200, "the object named %r has no id"
@@ -211,9 +252,10 @@ class K2Api:
         collection = _collection(path)
         obj_id = _id_of(collection, value, option)
         if obj_id is None:
-            found = self.find_by_name(collection, value)
+            name = reference_name(value)
+            found = self.find_by_name(collection, name)
             if found is None:
-                raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), value))
+                raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), name))
             obj_id = _as_int(found["id"])
         return {"ref": "%s/%d" % (collection, obj_id)}
 

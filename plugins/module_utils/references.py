@@ -6,7 +6,7 @@ reference named by 500 sessions costs one lookup, and a diff can show names inst
 
 from __future__ import annotations
 
-from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE, reference_id
+from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE, reference_id, reference_name
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2ReferenceError
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import split_ref
 
@@ -54,7 +54,7 @@ class References:
                     continue
             except K2ReferenceError:
                 continue  # reported with its option by ref()
-            name = str(value).strip()
+            name = reference_name(value)
             if (collection, name) not in self._refs:
                 by_collection.setdefault(collection, dict())[name] = None
         for collection, names in by_collection.items():
@@ -74,12 +74,12 @@ class References:
         obj_id = reference_id(collection, value, option)
         if obj_id is not None:
             return "%s/%d" % (collection, obj_id)
-        name = str(value).strip()
+        name = reference_name(value)
         if (collection, name) not in self._refs:
             self.prefetch([(collection, name)])
         ref = self._refs[(collection, name)]
         if ref is None:
-            raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), value))
+            raise K2ReferenceError(option, value, "no %s object is named %r" % (collection.lstrip("/"), name))
         return ref
 
     def names_of(self, refs):

@@ -88,6 +88,53 @@ options:
       - C(replication_rpo_history) has no name and is not resolved.
     type: bool
     default: false
+  names:
+    description:
+      - Return only the sessions with exactly these names (those that exist; RV(missing) lists the
+        others), in this order.
+      - Read with one list request per 100 names, fewer names a request when they are long (the
+        request line stays under about 4 KB), whatever their number. A name that holds a comma is
+        read on its own.
+      - Cannot be combined with O(name), O(filters), O(sort) or O(limit).
+    type: list
+    elements: str
+    version_added: 1.1.0
+  wait_for:
+    description:
+      - Read the sessions named here until each shows what its item asks for, or O(wait_timeout)
+        seconds have passed (then the task fails naming each session that does not, and what it
+        shows). Each round reads only the sessions still waited for, in batches as O(names).
+      - For the side of a pair that follows the other, after a change on the other array.
+      - Cannot be combined with O(name), O(filters), O(sort) or O(limit); O(names) adds sessions
+        that are read once the wait is over.
+    type: list
+    elements: dict
+    version_added: 1.1.0
+    suboptions:
+      name:
+        description: The session's name.
+        type: str
+        required: true
+      equal:
+        description:
+          - "Fields the session must show, such as C({state: in_sync, current_role: target})."
+          - C(current_role) is worked out from C(primary) where the array does not show it. Numbers
+            compare equal to their strings; references compare by ref.
+        type: dict
+      differ:
+        description:
+          - "Fields whose value the session must no longer show, such as
+            C({latest_replicated_snapshot: /snapshots/7}) (a newer snapshot has arrived)."
+        type: dict
+      absent:
+        description: Wait until the session no longer exists (then give no O(wait_for[].equal) or O(wait_for[].differ)).
+        type: bool
+        default: false
+  wait_timeout:
+    description: How many seconds O(wait_for) may wait, for all its sessions together.
+    type: int
+    default: 600
+    version_added: 1.1.0
 notes:
   - To count the sessions that match without reading them all, use O(limit=1) and read RV(total).
 seealso:
@@ -205,6 +252,20 @@ truncated:
   returned: always
   type: bool
   sample: false
+missing:
+  description: The names of O(names) and O(wait_for) that no session has.
+  returned: when O(names) or O(wait_for) is set
+  type: list
+  elements: str
+  sample: [remote_old-app]
+unmet:
+  description:
+    - The items of O(wait_for) that the sessions did not meet when O(wait_timeout) ran out, each with
+      C(found), what its session showed (null when it does not exist).
+  returned: when O(wait_for) is set
+  type: list
+  elements: dict
+  sample: [{name: remote_prod-db-1, equal: {state: in_sync}, differ: {}, absent: false, found: {state: suspended}}]
 """
 
 from ansible.module_utils.basic import AnsibleModule
@@ -220,6 +281,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_filters impor
     name_lookups,
 )
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SESSIONS_PATH
+from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import WaitError, check, timeout_message, wait_for
 
 OPTIONS = dict(
     name=dict(type="str"),
@@ -228,7 +290,16 @@ OPTIONS = dict(
     fields=dict(type="list", elements="str"),
     limit=dict(type="int"),
     resolve_names=dict(type="bool", default=False),
+    names=dict(type="list", elements="str"),
+    wait_for=dict(type="list", elements="dict", options=dict(
+        name=dict(type="str", required=True),
+        equal=dict(type="dict"),
+        differ=dict(type="dict"),
+        absent=dict(type="bool", default=False),
+    )),
+    wait_timeout=dict(type="int", default=600),
 )
+BY_NAMES = ("names", "wait_for")
 
 
 def list_sessions(api, query, params):
@@ -237,23 +308,61 @@ def list_sessions(api, query, params):
         return api.ref(path, value, option)["ref"]
 
     listed = api.list(SESSIONS_PATH, params=query.params(ref), limit=params["limit"])
-    sessions = listed.items
+    return dict(changed=False, sessions=_named(api, listed.items, params), total=listed.total,
+                truncated=listed.truncated)
+
+
+def _named(api, sessions, params):
     if params["resolve_names"]:
         objects_by_path = {}
         for path, lookup in name_lookups(sessions):
             objects_by_path.setdefault(path, []).extend(api.iterate(path, params=lookup))
         add_names(sessions, objects_by_path)
-    return dict(changed=False, sessions=sessions, total=listed.total, truncated=listed.truncated)
+    return sessions
+
+
+def read_by_names(api, params, expectations):
+    """The sessions of `names` and `wait_for` (after the wait), in batches; returns (result,
+    failure message or None)."""
+    projection = {}
+    if params["fields"]:
+        # find_by_names addresses what it found by id and name.
+        projection["__fields"] = ",".join(dict.fromkeys(["id", "name"] + params["fields"]))
+    waited, left = {}, []
+    if expectations:
+        waited, left = wait_for(api, expectations, params["wait_timeout"], params=projection)
+    names = params["names"] or []
+    others = [n for n in names if n not in waited]
+    found = dict(waited)
+    found.update(api.find_by_names(SESSIONS_PATH, others, params=projection) if others else {})
+    order = list(dict.fromkeys(names + [w["name"] for w in expectations]))
+    sessions = _named(api, [found[n] for n in order if found.get(n) is not None], params)
+    result = dict(changed=False, sessions=sessions, total=len(sessions), truncated=False,
+                  missing=[n for n in order if found.get(n) is None])
+    if params["wait_for"] is not None:
+        result["unmet"] = left
+    return result, timeout_message(left, params["wait_timeout"]) if left else None
 
 
 def main():
-    module = AnsibleModule(argument_spec=k2_argument_spec(**OPTIONS), supports_check_mode=True)
+    module = AnsibleModule(argument_spec=k2_argument_spec(**OPTIONS), supports_check_mode=True,
+                           mutually_exclusive=[(a, b) for a in BY_NAMES for b in ("name", "filters", "sort", "limit")])
     params = module.params
+    if params["wait_timeout"] < 0:
+        module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])
     with handle_errors(module):
         # Validate everything before the first request.
         query = build_query(name=params["name"], filters=params["filters"], sort=params["sort"],
                             fields=params["fields"], limit=params["limit"])
-        result = list_sessions(connect(module), query, params)
+        if not any(params[o] is not None for o in BY_NAMES):
+            module.exit_json(**list_sessions(connect(module), query, params))
+        try:
+            expectations = check(params["wait_for"])
+        except WaitError as exc:
+            module.fail_json(msg=str(exc))
+        result, failure = read_by_names(connect(module), params, expectations)
+    if failure:
+        module.fail_json(msg=failure, **result)
     module.exit_json(**result)
 
 

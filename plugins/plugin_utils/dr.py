@@ -39,17 +39,17 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
 FAILED_OVER, IN_SYNC, SUSPENDED = "failed_over", "in_sync", "suspended"
 
 # Failback phases, in the order a pair goes through them.
-PHASES = ("failed_over", "reversing", "reversed", "failing_back", "failed_back", "restoring", "done")
-NOT_FAILED_OVER, BLOCKED, DONE = "not_failed_over", "blocked", "done"
-# The steps of a failback, in order; the phase each acts on and the phases it waits for.
-STEPS = ("reverse", "sync", "failover", "restore")
-STEP_ACTS_ON = {"reverse": "failed_over", "sync": "reversed", "failover": "reversed", "restore": "failed_back"}
-STEP_WAITS_FOR = {
-    "reverse": ("failed_over", "reversing"),
-    "sync": ("reversed",),
-    "failover": ("reversed", "failing_back"),
-    "restore": ("failed_back", "restoring"),
-}
+PHASES = ("failed_over", "reversing", "reversed", "failing_back", "failed_back", "restoring", "settling", "done")
+NOT_FAILED_OVER, BLOCKED, DONE, SETTLING = "not_failed_over", "blocked", "done", "settling"
+# A pair in one of these needs nothing more from a failback.
+FINISHED = (DONE, NOT_FAILED_OVER)
+# The steps of a failback, in order, and the phase each acts on.
+STEPS = ("reverse", "sync", "failover", "restore", "settle")
+STEP_ACTS_ON = {"reverse": "failed_over", "sync": "reversed", "failover": "reversed", "restore": "failed_back",
+                "settle": SETTLING}
+# The phases a step finds a pair in half-way through it (a run stopped while its writes landed): it
+# only waits for those.
+STEP_IN_FLIGHT = {"reverse": "reversing", "failover": "failing_back", "restore": "restoring"}
 NEXT = {
     "failed_over": "reverse on the target array: replication runs from it to the source array",
     "reversing": "wait until the source array's session reads current_role=target, in_sync",
@@ -57,14 +57,10 @@ NEXT = {
     "failing_back": "wait until the target array's session reads suspended",
     "failed_back": "reverse on the source array: replication runs in its original direction again",
     "restoring": "wait until the target array's session reads current_role=target, in_sync",
+    SETTLING: "back to its declared state on the source array (the target follows)",
     DONE: "nothing: the pair replicates in its original direction, in_sync on both sides",
     NOT_FAILED_OVER: "nothing: the pair is not failed over",
 }
-
-# What a failover's module entry status means for the pair.
-FAILOVER_STATUS = {"changed": "failed_over", "ok": "already_failed_over", "failed": "failed",
-                   "reversed": "reversed"}
-
 
 class DrError(ValueError):
     """The selection is unusable; the message names the variable."""
@@ -73,19 +69,21 @@ class DrError(ValueError):
 # ---- selection -----------------------------------------------------------------------------------
 
 
-def _names(value):
-    """A list of pair names from a list or a comma-separated string (an AWX "Text" survey answer)."""
+def _names(value, declared=()):
+    """A list of pair names from a list (each item a name, taken as written) or a comma-separated
+    string (an AWX "Text" survey answer); a string that is exactly a declared pair name is that name,
+    commas and all."""
     if value is None:
         return []
     if isinstance(value, str):
+        if value in declared:
+            return [value]
         return [n.strip() for n in value.split(",") if n.strip()]
     if isinstance(value, (list, tuple)):
-        names = []
         for item in value:
-            if not isinstance(item, str):
-                raise DrError("expected pair names (strings), got %r" % (item,))
-            names.extend(_names(item))
-        return names
+            if not isinstance(item, str) or not item:
+                raise DrError("expected pair names (non-empty strings), got %r" % (item,))
+        return list(value)
     raise DrError("expected a list of pair names or a comma-separated string, got %r" % (value,))
 
 
@@ -94,7 +92,7 @@ def select(pairs, names=None, source=None, arrays=None, labels=("pairs", "source
     by name (`names`, a list or a comma-separated string), or all those replicating from the
     array `source`. Exactly one of the two must be given (an empty string or list counts as not
     given); `labels` are the variable names used in the messages."""
-    wanted = _names(names)
+    wanted = _names(names, set(p["name"] for p in pairs))
     if source is not None and not isinstance(source, str):
         raise DrError("%s: expected the name of an array, got %r" % (labels[1], source))
     source = (source or "").strip()
@@ -133,46 +131,93 @@ def no_snapshot(value):
     return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null"))
 
 
-def failover_items(selected, array, restored_snapshot=LATEST):
-    """k2_replication_topology items that fail over, on `array`, the target sides of the selected
-    pairs whose target it is. `restored_snapshot` None, "" or "none" sends none."""
-    items = []
-    for pair in selected:
-        if pair["target"] != array:
-            continue
-        item = {"name": pair["target_session"], "current_role": TARGET, "replication_state": FAILED_OVER}
-        if not no_snapshot(restored_snapshot):
-            item["restored_snapshot"] = str(restored_snapshot).strip()
-        items.append(item)
-    return items
+def needed_arrays(selected, sides, play_hosts, labels=("pairs", "source")):
+    """Refuse a selection whose arrays on `sides` are not all in the run (--limit or a job slice
+    left one out): a run that can do nothing must fail, not end green having done nothing."""
+    missing = [a for a in arrays_of(selected, sides) if a not in (play_hosts or [])]
+    if missing:
+        needs = dict((a, [p["name"] for p in selected if any(p[side] == a for side in sides)]) for a in missing)
+        raise DrError("%s not in this run (--limit or a job slice left %s out), but the selected pairs need %s: %s; "
+                      "nothing was changed" % (", ".join(missing), "it" if len(missing) == 1 else "them",
+                                               "it" if len(missing) == 1 else "them",
+                                               "; ".join("%s for %s" % (a, ", ".join(n)) for a, n in needs.items())))
+    return True
 
 
-def failover_report(selected, array, result, check_mode=False):
-    """One record per selected pair whose target is `array`, from the k2_replication_topology result
-    of the failover on it: pair, source, array, session, status (failed_over, already_failed_over,
-    failed, reversed, or would_fail_over in check mode), state, restored_snapshot (a ref), msg."""
-    result = result or {}
-    entries = dict((e.get("name"), e) for e in result.get("sessions") or [] if isinstance(e, dict))
-    records = []
+def failover_plan(selected, readings, restored_snapshot=LATEST):
+    """What a failover does on each DR array, from the target halves read there (`readings`: {array:
+    the k2_replication_session_info result, or a failed one}). Returns {act: {array: items}, pairs:
+    [records]}; a record's status is `planned`, `already_failed_over`, `reversed` (already failed
+    over and reversed: the DR side replicates), `skipped` (the target half is idle: nothing
+    replicates to it, as for a pair declared idle) or `refused` (with `msg` saying why and what to
+    do). Nothing is read from or sent to the source arrays."""
+    act, records = {}, []
+    send_none = no_snapshot(restored_snapshot)
     for pair in selected:
-        if pair["target"] != array:
+        array, name = pair["target"], pair["target_session"]
+        reading = (readings or {}).get(array) or {}
+        record = {"pair": pair["name"], "source": pair["source"], "array": array, "session": name,
+                  "state": None, "restored_snapshot": None, "msg": ""}
+        records.append(record)
+        if not isinstance(reading.get("sessions"), list):
+            record.update(status="refused", msg="%s could not be read: %s" % (array, reading.get("msg") or "no answer"))
             continue
-        entry = entries.get(pair["target_session"])
-        record = {"pair": pair["name"], "source": pair["source"], "array": array,
-                  "session": pair["target_session"], "state": None, "restored_snapshot": None, "msg": ""}
-        if entry is None:
-            record["status"] = "failed"
-            record["msg"] = result.get("msg") or "the failover did not run on %s" % array
+        session = _by_name(reading["sessions"]).get(name)
+        if session is None:
+            record.update(status="refused", msg="the target half %s does not exist on %s" % (name, array))
+            continue
+        record["state"] = session.get("state")
+        if role_of(session) == SOURCE:
+            record.update(status="reversed", msg="already failed over and reversed: %s replicates from %s"
+                          % (array, array))
+        elif session.get("state") == FAILED_OVER:
+            record["status"] = "already_failed_over"
+        elif session.get("state") == "idle":
+            record.update(status="skipped", msg="the target half is idle: nothing replicates to it (a pair declared "
+                                                "or stopped idle), so there is nothing to fail over")
+        elif not send_none and str(restored_snapshot).strip() == LATEST and not session.get("latest_replicated_snapshot"):
+            record.update(status="refused", msg="no snapshot has replicated to %s yet (the first replication round "
+                          "has not completed), so there is no latest one to restore: wait for it and run again, "
+                          "or fail over with k2_failover_restored_snapshot=none to keep what %s holds now"
+                          % (array, array))
         else:
-            session = entry.get("session") or {}
-            record["status"] = FAILOVER_STATUS.get(entry.get("status"), entry.get("status"))
-            if check_mode and record["status"] == "failed_over":
-                record["status"] = "would_fail_over"
-            record["state"] = session.get("state")
-            record["restored_snapshot"] = ref_string(session.get("restored_snapshot")) or None
-            record["msg"] = entry.get("msg") or ""
+            item = {"name": name, "current_role": TARGET, "replication_state": FAILED_OVER}
+            if not send_none:
+                item["restored_snapshot"] = str(restored_snapshot).strip()
+                record["restored_snapshot"] = session.get("latest_replicated_snapshot_name") or \
+                    ref_string(session.get("latest_replicated_snapshot")) \
+                    if item["restored_snapshot"] == LATEST else item["restored_snapshot"]
+            record["status"] = "planned"
+            act.setdefault(array, []).append(item)
+    return {"act": act, "pairs": records}
+
+
+def failover_report(plan, results, check_mode=False):
+    """The records of `plan` (failover_plan) with the outcome of each planned failover, from the
+    k2_replication_topology result on each DR array (`results`: {array: result}): failed_over (or
+    would_fail_over in check mode) or failed, with the message."""
+    records = []
+    for planned in plan["pairs"]:
+        record = dict(planned)
+        if record["status"] == "planned":
+            result = (results or {}).get(record["array"]) or {}
+            entries = dict((e.get("name"), e) for e in result.get("sessions") or [] if isinstance(e, dict))
+            entry = entries.get(record["session"])
+            if entry is None:
+                record.update(status="failed", msg=result.get("msg") or "the failover did not run on %s" % record["array"])
+            elif entry.get("status") in ("changed", "ok"):
+                record["status"] = "would_fail_over" if check_mode else "failed_over"
+                record["state"] = (entry.get("session") or {}).get("state") or record["state"]
+            else:
+                record.update(status="failed", msg=entry.get("msg") or entry.get("status"))
         records.append(record)
     return records
+
+
+FAILOVER_STATUSES = ("failed_over", "would_fail_over", "already_failed_over", "reversed", "skipped", "refused",
+                     "failed")
+# What makes the failover playbook fail: a pair that should have failed over and did not.
+FAILOVER_FAILURES = ("refused", "failed")
 
 
 def failover_line(record):
@@ -180,19 +225,21 @@ def failover_line(record):
     line = "%s: %s on %s %s" % (record["pair"], record["session"], record["array"], record["status"])
     if record.get("state"):
         line += ", state %s" % record["state"]
-    if record.get("restored_snapshot"):
-        line += ", restored snapshot %s" % record["restored_snapshot"]
+    if record.get("restored_snapshot") and record["status"] in ("failed_over", "would_fail_over"):
+        line += ", restoring snapshot %s" % record["restored_snapshot"]
     if record.get("msg"):
         line += ": %s" % record["msg"]
     return line
 
 
 def failover_summary(records):
-    """{pairs: records, lines: one text line per pair, a count per status} over the records of
-    every DR array."""
+    """{pairs: records, lines: one text line per pair, a count per status, failed: the pairs that
+    should have failed over and did not}."""
     summary = {"pairs": list(records), "lines": [failover_line(r) for r in records]}
-    for status in ("failed_over", "would_fail_over", "already_failed_over", "failed", "reversed"):
+    for status in FAILOVER_STATUSES:
         summary[status] = sum(1 for r in records if r["status"] == status)
+    summary["failed_pairs"] = [r["pair"] for r in records if r["status"] in FAILOVER_FAILURES]
+    summary["failed_lines"] = [failover_line(r) for r in records if r["status"] in FAILOVER_FAILURES]
     return summary
 
 
@@ -245,57 +292,88 @@ def _wanted(session, **fields):
     return {"name": session, "equal": fields}
 
 
-def failback_plan(selected, readings, step=None, snapshot=True, restored_snapshot=LATEST):
-    """The failback plan from what both arrays show now. `readings`: {array: [sessions listed on
-    it]}. Returns:
+def _readings(readings):
+    """{array: {name: session}} from {array: k2_replication_session_info result, or a list of
+    sessions}; an array whose read failed maps to None."""
+    found = {}
+    for array, reading in (readings or {}).items():
+        sessions = reading.get("sessions") if isinstance(reading, dict) else reading
+        found[array] = _by_name(sessions) if isinstance(sessions, list) else None
+    return found
+
+
+def failback_plan(selected, readings, step=None, marks=None):
+    """The failback plan from what both arrays show now. `readings`: {array: the sessions listed on
+    it (the k2_replication_session_info result)}. `marks` ({pair: ref}) are what the sync step saw
+    as each source half's latest_replicated_snapshot before it took its snapshot (RV(marks) of the
+    sync step's plan): the failover step acts only on the pairs whose source half shows a newer one,
+    so the snapshot a failback restores has reached the original source after the reverse, never
+    before it. Returns:
       pairs:    [{pair, source, target, source_session, target_session, phase, reason, next}]
-      act:      {array: [k2_replication_topology items]} for step `step`
-      snapshot: {array: [{pair, session, id}]}: sessions to take a replication snapshot of (step
-                sync, when `snapshot` is true and none is under way already)
-      expect:   {array: [{name, equal: {field: value}, differ: {field: value}}]}: what the sessions
-                of each array must show before the next step (see waiting())
+      act:      {array: [k2_replication_topology items]} for step `step` (not sync)
+      snapshot: {array: [session names]}: the DR-side sessions to take a replication snapshot of (sync)
+      marks:    {pair: ref} (sync): each source half's latest_replicated_snapshot before the snapshot
+      expect:   {array: [k2_replication_session_info wait_for items]}: what each array must show
+                before the next step
       counts:   {phase: number of pairs}
     """
     if step is not None and step not in STEPS:
         raise DrError("step must be one of %s, got %r" % (", ".join(STEPS), step))
-    rows, act, snap, expect = [], {}, {}, {}
-    readings = readings or {}
+    rows, act, snap, expect, new_marks = [], {}, {}, {}, {}
+    found = _readings(readings)
     for pair in selected:
-        a = _by_name(readings.get(pair["source"])).get(pair["name"])
-        b = _by_name(readings.get(pair["target"])).get(pair["target_session"])
-        current, reason = phase(a, b)
+        on_source, on_target = found.get(pair["source"]), found.get(pair["target"])
+        if on_source is None or on_target is None:
+            unread = pair["source"] if on_source is None else pair["target"]
+            current, reason = BLOCKED, "%s could not be read" % unread
+            a = b = None
+        else:
+            a, b = on_source.get(pair["name"]), on_target.get(pair["target_session"])
+            current, reason = phase(a, b)
+        declared = pair.get("replication_state") or IN_SYNC
+        if current == DONE and declared != IN_SYNC:
+            current, reason = SETTLING, "%s; declared %s" % (reason, declared)
         rows.append({"pair": pair["name"], "source": pair["source"], "target": pair["target"],
                      "source_session": pair["name"], "target_session": pair["target_session"],
                      "phase": current, "reason": reason, "next": NEXT.get(current, "nothing: " + reason)})
-        if step is None:
+        if step is not None and current == STEP_IN_FLIGHT.get(step):
+            for array, wanted in _expectations(step, pair, declared):
+                expect.setdefault(array, []).append(wanted)
+        if step is None or current != STEP_ACTS_ON[step]:
             continue
         src, dst = pair["source"], pair["target"]
-        if current == STEP_ACTS_ON[step]:
-            item = None
-            if step == "reverse":
-                item = (dst, {"name": pair["target_session"], "current_role": TARGET, "replication_state": IN_SYNC})
-            elif step == "failover":
-                body = {"name": pair["name"], "current_role": TARGET, "replication_state": FAILED_OVER}
-                if not no_snapshot(restored_snapshot):
-                    body["restored_snapshot"] = str(restored_snapshot).strip()
-                item = (src, body)
-            elif step == "restore":
-                item = (src, {"name": pair["name"], "current_role": TARGET, "replication_state": IN_SYNC})
-            elif snapshot and not b.get("current_snapshot"):
-                snap.setdefault(dst, []).append({"pair": pair["name"], "session": pair["target_session"],
-                                                 "id": b.get("id")})
-            if item is not None:
-                act.setdefault(item[0], []).append(item[1])
-        if current in STEP_WAITS_FOR[step]:
-            for array, wanted in _expectations(step, pair, a, snapshot):
-                expect.setdefault(array, []).append(wanted)
+        if step == "sync":
+            snap.setdefault(dst, []).append(pair["target_session"])
+            new_marks[pair["name"]] = ref_string(a.get("latest_replicated_snapshot"))
+            wanted = _wanted(pair["name"], current_role=TARGET, state=IN_SYNC)
+            wanted["differ"] = {"latest_replicated_snapshot": new_marks[pair["name"]]}
+            expect.setdefault(src, []).append(wanted)
+            continue
+        if step == "failover":
+            mark = (marks or {}).get(pair["name"], MISSING_MARK)
+            if mark is MISSING_MARK or _same(a.get("latest_replicated_snapshot"), mark):
+                rows[-1]["next"] = "sync first: no snapshot taken after the reverse has reached %s in this run" % src
+                continue
+        item_array, item = {
+            "reverse": (dst, {"name": pair["target_session"], "current_role": TARGET, "replication_state": IN_SYNC}),
+            "failover": (src, {"name": pair["name"], "current_role": TARGET, "replication_state": FAILED_OVER,
+                               "restored_snapshot": LATEST}),
+            "restore": (src, {"name": pair["name"], "current_role": TARGET, "replication_state": IN_SYNC}),
+            "settle": (src, {"name": pair["name"], "current_role": SOURCE, "replication_state": declared}),
+        }[step]
+        act.setdefault(item_array, []).append(item)
+        for array, wanted in _expectations(step, pair, declared):
+            expect.setdefault(array, []).append(wanted)
     counts = {}
     for row in rows:
         counts[row["phase"]] = counts.get(row["phase"], 0) + 1
-    return {"pairs": rows, "act": act, "snapshot": snap, "expect": expect, "counts": counts}
+    return {"pairs": rows, "act": act, "snapshot": snap, "marks": new_marks, "expect": expect, "counts": counts}
 
 
-def _expectations(step, pair, source_session, snapshot):
+MISSING_MARK = object()
+
+
+def _expectations(step, pair, declared):
     src, dst, a, b = pair["source"], pair["target"], pair["name"], pair["target_session"]
     if step == "reverse":
         return [(dst, _wanted(b, current_role=SOURCE, state=IN_SYNC)),
@@ -306,32 +384,8 @@ def _expectations(step, pair, source_session, snapshot):
     if step == "restore":
         return [(src, _wanted(a, current_role=SOURCE, state=IN_SYNC)),
                 (dst, _wanted(b, current_role=TARGET, state=IN_SYNC))]
-    if not snapshot:
-        return []
-    # sync: the snapshot has reached the source array once its session's latest replicated
-    # snapshot moves on (the failover there restores that one, with restored_snapshot=latest).
-    wanted = _wanted(a, current_role=TARGET, state=IN_SYNC)
-    wanted["differ"] = {"latest_replicated_snapshot": ref_string(source_session.get("latest_replicated_snapshot"))}
-    return [(src, wanted)]
-
-
-def waiting(sessions, expect):
-    """The expectations (see failback_plan) that the sessions listed on an array do not meet yet,
-    each with `found`: what the session shows. Empty when everything is there."""
-    found = _by_name(sessions)
-    unmet = []
-    for wanted in expect or []:
-        session = found.get(wanted["name"])
-        if session is None:
-            unmet.append(dict(wanted, found=None))
-            continue
-        values = dict(session, current_role=role_of(session))
-        ok = all(_same(values.get(k), v) for k, v in (wanted.get("equal") or {}).items()) and \
-            all(not _same(values.get(k), v) for k, v in (wanted.get("differ") or {}).items())
-        if not ok:
-            shown = dict((k, values.get(k)) for k in list(wanted.get("equal") or {}) + list(wanted.get("differ") or {}))
-            unmet.append(dict(wanted, found=shown))
-    return unmet
+    return [(src, _wanted(a, current_role=SOURCE, state=declared)),
+            (dst, _wanted(b, current_role=TARGET, state=declared))]
 
 
 def _same(current, expected):
@@ -343,8 +397,8 @@ def _same(current, expected):
 def failback_summary(start, end, stopped_after=None):
     """The failback's report from the plans read before the first step (`start`) and after the
     last (`end`): {pairs: [{pair, source, target, source_session, target_session, started, phase,
-    reason, next}], phases: {phase: count}, completed: pairs brought back to done by this run,
-    unfinished: names of the pairs neither done nor left alone (not_failed_over), stopped_after}."""
+    reason, next}], phases: {phase: count}, completed: pairs brought back by this run,
+    unfinished: names of the pairs not back in their declared state, stopped_after}."""
     started = dict((row["pair"], row["phase"]) for row in (start or {}).get("pairs", []))
     rows = []
     for row in (end or {}).get("pairs", []):
@@ -362,14 +416,14 @@ def failback_summary(start, end, stopped_after=None):
             line += " (was %s)" % r["started"]
         if r["phase"] == BLOCKED:
             line += ": %s" % r["reason"]
-        elif r["phase"] not in (DONE, NOT_FAILED_OVER):
+        elif r["phase"] not in FINISHED:
             line += "; next: %s" % r["next"]
         lines.append(line)
     return {
         "pairs": rows,
         "lines": lines,
         "phases": phases,
-        "completed": sum(1 for r in rows if r["phase"] == DONE and r["started"] not in (None, DONE)),
-        "unfinished": [r["pair"] for r in rows if r["phase"] not in (DONE, NOT_FAILED_OVER)],
+        "completed": sum(1 for r in rows if r["phase"] in FINISHED and r["started"] not in (None,) + FINISHED),
+        "unfinished": [r["pair"] for r in rows if r["phase"] not in FINISHED],
         "stopped_after": stopped_after,
     }

@@ -54,33 +54,39 @@ def target_session_name(pair):
     return pair.get("target_session") or REMOTE_PREFIX + pair["name"]
 
 
-def normalize(topology, arrays=None):
+def normalize(topology, arrays=None, variable="k2_topology"):
     """The pairs of a `k2_topology` declaration with its defaults applied, checked: each pair has
-    a name, a source and a target that differ (inventory hosts among `arrays` when given), names
-    are unique per array (source sessions and target sessions alike), rpo and replication_state are
-    valid. Returns a list of dicts with every option of PAIR_OPTIONS (None when not set)."""
+    a name, a source and a target that differ (inventory hosts among `arrays` when given), pair
+    names are unique in the declaration (whatever their case), session names are unique per array
+    (source sessions and target sessions alike), rpo and replication_state are valid. Returns a
+    list of dicts with every option of PAIR_OPTIONS (None when not set). Messages name `variable`
+    (the role variable holding the declaration) and, for a pair, its index and name."""
     if not isinstance(topology, dict):
-        raise PairError("k2_topology: expected a dictionary with 'pairs' (and optionally 'defaults')")
+        raise PairError("%s: expected a dictionary with 'pairs' (and optionally 'defaults')" % variable)
     unknown = sorted(set(topology) - {"pairs", "defaults"})
     if unknown:
-        raise PairError("k2_topology: unknown key(s) %s; expected pairs and defaults" % ", ".join(unknown))
+        raise PairError("%s: unknown key(s) %s; expected pairs and defaults" % (variable, ", ".join(map(str, unknown))))
     defaults = topology.get("defaults") or {}
+    if not isinstance(defaults, dict):
+        raise PairError("%s.defaults: expected a dictionary of pair options" % variable)
     bad = sorted(set(defaults) - set(DEFAULTABLE))
     if bad:
-        raise PairError("k2_topology.defaults: unknown or per-pair option(s) %s; defaults may set %s"
-                        % (", ".join(bad), ", ".join(DEFAULTABLE)))
+        raise PairError("%s.defaults: unknown or per-pair option(s) %s; defaults may set %s"
+                        % (variable, ", ".join(map(str, bad)), ", ".join(DEFAULTABLE)))
     pairs = topology.get("pairs") or []
     if not isinstance(pairs, list):
-        raise PairError("k2_topology.pairs: expected a list of pairs")
-    result, names = [], {}
+        raise PairError("%s.pairs: expected a list of pairs" % variable)
+    result, names, pair_names = [], {}, {}
     for index, raw in enumerate(pairs):
-        where = "k2_topology.pairs[%d]" % index
+        where = "%s.pairs[%d]" % (variable, index)
         if not isinstance(raw, dict):
             raise PairError("%s: expected a dictionary" % where)
+        if isinstance(raw.get("name"), str) and raw["name"]:
+            where = "%s (%s)" % (where, raw["name"])
         unknown = sorted(set(raw) - set(PAIR_OPTIONS))
         if unknown:
             raise PairError("%s: unknown option(s) %s; valid options: %s"
-                            % (where, ", ".join(unknown), ", ".join(sorted(PAIR_OPTIONS))))
+                            % (where, ", ".join(map(str, unknown)), ", ".join(sorted(PAIR_OPTIONS))))
         pair = dict((o, None) for o in PAIR_OPTIONS)
         pair.update((k, v) for k, v in defaults.items() if v is not None)
         pair.update((k, v) for k, v in raw.items() if v is not None)
@@ -88,7 +94,6 @@ def normalize(topology, arrays=None):
         for option in ("name", "source", "target"):
             if not pair[option] or not isinstance(pair[option], str):
                 raise PairError("%s: %s is required (a non-empty string)" % (where, option))
-        where = "%s (%s)" % (where, pair["name"])
         if pair["source"] == pair["target"]:
             raise PairError("%s: source and target are both %r; a pair replicates between two arrays"
                             % (where, pair["source"]))
@@ -101,13 +106,31 @@ def normalize(topology, arrays=None):
         _check_values(where, pair)
         pair["peer_array"] = pair["peer_array"] or pair["target"]
         pair["target_session"] = target_session_name(pair)
+        if not isinstance(pair["target_session"], str):
+            raise PairError("%s: target_session must be a string, got %r" % (where, pair["target_session"]))
+        # Pair names select pairs in the DR playbooks: two that differ only in case would be one
+        # operator's typo away from each other (and an array may compare names without case).
+        key = pair["name"].casefold()
+        if key in pair_names:
+            raise PairError("%s: the pair name %r is declared already by %s (pair names must be unique, "
+                            "whatever their case)" % (where, pair["name"], pair_names[key]))
+        pair_names[key] = "%s.pairs[%d] (%s)" % (variable, index, pair["name"])
         for array, session in ((pair["source"], pair["name"]), (pair["target"], pair["target_session"])):
             if (array, session) in names:
                 raise PairError("%s: the session name %r on %s is used by %s already"
                                 % (where, session, array, names[(array, session)]))
-            names[(array, session)] = "k2_topology.pairs[%d]" % index
+            names[(array, session)] = "%s.pairs[%d] (%s)" % (variable, index, pair["name"])
         result.append(pair)
     return result
+
+
+def declared_names(pairs):
+    """{(array, session name)} of every session a pair names, both halves, whatever its state."""
+    found = set()
+    for pair in pairs:
+        found.add((pair["source"], pair["name"]))
+        found.add((pair["target"], pair["target_session"]))
+    return found
 
 
 def _check_values(where, pair):

@@ -1,6 +1,7 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
 """The dr_plan filters: selecting pairs (exactly one of names and source, errors naming the
-variable), the failover items and report, and the filters the failback playbook calls."""
+variable), the arrays a selection needs in the run, the failover plan, report and summary, and the
+filters the failback playbook calls."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from ansible_collections.kaminario.k2.plugins.filter.dr_plan import (
     dr_pairs,
     failback_plan,
     failback_summary,
-    failback_waiting,
-    failover_items,
+    dr_needed_arrays,
+    failover_plan,
     failover_report,
     failover_summary,
 )
@@ -37,6 +38,13 @@ def test_pairs_are_selected_by_name_as_a_list_or_a_comma_separated_string():
     assert names(dr_pairs(TOPOLOGY, pairs=" sql, rep ,", arrays=ARRAYS)) == ["sql", "rep"]
 
 
+def test_a_pair_name_with_a_comma_is_selected_whole_or_in_a_list():
+    topology = {"pairs": [{"name": "a,b", "source": "k2-a", "target": "k2-b", "volume_group": "v"},
+                          {"name": "a", "source": "k2-a", "target": "k2-b", "volume_group": "w"}]}
+    assert names(dr_pairs(topology, pairs="a,b", arrays=ARRAYS)) == ["a,b"]
+    assert names(dr_pairs(topology, pairs=["a,b"], arrays=ARRAYS)) == ["a,b"]
+
+
 def test_pairs_are_selected_by_source_array_absent_pairs_left_out():
     assert names(dr_pairs(TOPOLOGY, source="k2-a", arrays=ARRAYS)) == ["ora", "sql"]
     selected = dr_pairs(TOPOLOGY, source="k2-b", arrays=ARRAYS)
@@ -51,7 +59,8 @@ def test_pairs_are_selected_by_source_array_absent_pairs_left_out():
     ({"pairs": ["ora", "nope", "gone"]}, "k2_failover_pairs: unknown pair\\(s\\) nope, gone; the topology declares "
                                          "old, ora, rep, sql$"),
     ({"pairs": ["old"]}, "k2_failover_pairs: pair\\(s\\) old are declared state=absent"),
-    ({"pairs": [3]}, "expected pair names \\(strings\\), got 3"),
+    ({"pairs": [3]}, "expected pair names \\(non-empty strings\\), got 3"),
+    ({"pairs": [" ora"]}, "k2_failover_pairs: unknown pair\\(s\\)  ora;"),
     ({"pairs": {"ora": 1}}, "expected a list of pair names or a comma-separated string"),
     ({"source": "k2-z"}, "k2_failover_source: 'k2-z' is not an array of the inventory \\(known: k2-a, k2-b, k2-c\\)"),
     ({"source": "k2-c"}, "k2_failover_source: no present pair of the topology replicates from 'k2-c'"),
@@ -68,65 +77,103 @@ def test_an_invalid_topology_is_an_error_before_any_selection():
                  pairs=["x"], arrays=ARRAYS)
 
 
-def test_failover_items_are_the_target_sides_on_that_array_only():
+def session(name, role="target", state="in_sync", **extra):
+    found = {"name": name, "current_role": role, "state": state, "id": 3}
+    found.update(extra)
+    return found
+
+
+def test_a_selection_needs_its_arrays_in_the_run():
     selected = dr_pairs(TOPOLOGY, source="k2-a", arrays=ARRAYS)
-    assert failover_items(selected, "k2-b") == [
-        {"name": "remote_ora", "current_role": "target", "replication_state": "failed_over",
-         "restored_snapshot": "latest"}]
-    assert failover_items(selected, "k2-c", restored_snapshot="/snapshots/8") == [
-        {"name": "sql_dr", "current_role": "target", "replication_state": "failed_over",
-         "restored_snapshot": "/snapshots/8"}]
-    assert failover_items(selected, "k2-a") == []
-    for none in (None, "", "none"):
-        assert "restored_snapshot" not in failover_items(selected, "k2-b", restored_snapshot=none)[0]
+    assert dr_needed_arrays(selected, ["target"], ["k2-b", "k2-c"]) is True
+    with pytest.raises(AnsibleFilterError, match=r"^k2-b, k2-c not in this run \(--limit or a job slice left them out\), "
+                                                 r"but the selected pairs need them: k2-b for ora; k2-c for sql; "
+                                                 r"nothing was changed$"):
+        dr_needed_arrays(selected, ["target"], ["k2-a"])
+    with pytest.raises(AnsibleFilterError, match=r"^k2-a not in this run \(--limit or a job slice left it out\)"):
+        dr_needed_arrays(selected, ["source", "target"], ["k2-b", "k2-c"])
+
+
+def test_the_failover_plan_fails_over_what_can_and_says_why_not_for_the_others():
+    selected = dr_pairs(TOPOLOGY, pairs=["ora", "sql", "rep"], arrays=ARRAYS)
+    readings = {
+        "k2-b": {"sessions": [session("remote_ora", latest_replicated_snapshot={"ref": "/snapshots/5"},
+                                      latest_replicated_snapshot_name="ora-snap-5")]},
+        "k2-c": {"sessions": [session("sql_dr", state="idle")]},
+        "k2-a": {"failed": True, "msg": "cannot connect to k2-a"},
+    }
+    plan = failover_plan(selected, readings)
+    assert plan["act"] == {"k2-b": [{"name": "remote_ora", "current_role": "target",
+                                     "replication_state": "failed_over", "restored_snapshot": "latest"}]}
+    by_pair = dict((r["pair"], r) for r in plan["pairs"])
+    assert (by_pair["ora"]["status"], by_pair["ora"]["restored_snapshot"]) == ("planned", "ora-snap-5")
+    assert by_pair["sql"]["status"] == "skipped" and "idle" in by_pair["sql"]["msg"]
+    assert by_pair["rep"]["status"] == "refused" and by_pair["rep"]["msg"] == "k2-a could not be read: cannot connect to k2-a"
+
+
+@pytest.mark.parametrize("target, restored, status, words", [
+    (None, "latest", "refused", ["the target half remote_ora does not exist on k2-b"]),
+    (session("remote_ora"), "latest", "refused", ["no snapshot has replicated to k2-b yet",
+                                                 "k2_failover_restored_snapshot=none"]),
+    (session("remote_ora"), "none", "planned", []),
+    (session("remote_ora", state="failed_over"), "latest", "already_failed_over", []),
+    (session("remote_ora", role="source"), "latest", "reversed", ["already failed over and reversed"]),
+    (session("remote_ora", primary=True, current_role=None), "latest", "reversed", []),
+    (session("remote_ora", state="suspended"), "/snapshots/8", "planned", []),
+])
+def test_each_failover_case(target, restored, status, words):
+    selected = dr_pairs(TOPOLOGY, pairs=["ora"], arrays=ARRAYS)
+    plan = failover_plan(selected, {"k2-b": {"sessions": [target] if target else []}}, restored_snapshot=restored)
+    record = plan["pairs"][0]
+    assert record["status"] == status, record
+    assert all(w in record["msg"] for w in words), record["msg"]
+    if status == "planned":
+        item = plan["act"]["k2-b"][0]
+        assert item.get("restored_snapshot") == (None if restored == "none" else restored)
+    else:
+        assert plan["act"] == {}
 
 
 def test_the_failover_report_reads_the_module_result_pair_by_pair():
     selected = dr_pairs(TOPOLOGY, pairs=["ora", "sql"], arrays=ARRAYS)
-    result = {"sessions": [{"name": "remote_ora", "status": "changed", "actions": [{}],
-                            "session": {"state": "failed_over", "restored_snapshot": {"ref": "/snapshots/5"}}}]}
-    assert failover_report(selected, "k2-b", result) == [
-        {"pair": "ora", "source": "k2-a", "array": "k2-b", "session": "remote_ora", "status": "failed_over",
-         "state": "failed_over", "restored_snapshot": "/snapshots/5", "msg": ""}]
-    assert failover_report(selected, "k2-b", result, check_mode=True)[0]["status"] == "would_fail_over"
-    result["sessions"][0].update(status="ok")
-    assert failover_report(selected, "k2-b", result)[0]["status"] == "already_failed_over"
-    failed = {"sessions": [{"name": "sql_dr", "status": "failed", "session": {"state": "in_sync"},
-                            "msg": "restored_snapshot=latest: replication session 'sql_dr' has no "
-                                   "latest_replicated_snapshot"}]}
-    record = failover_report(selected, "k2-c", failed)[0]
-    assert (record["status"], record["state"], record["restored_snapshot"]) == ("failed", "in_sync", None)
-    assert record["msg"].startswith("restored_snapshot=latest")
-    # The module failed as a whole (say, the DR array is unreachable): every pair of it failed.
-    record = failover_report(selected, "k2-b", {"failed": True, "msg": "cannot connect to k2-b"})[0]
-    assert (record["status"], record["msg"]) == ("failed", "cannot connect to k2-b")
+    readings = {"k2-b": {"sessions": [session("remote_ora", latest_replicated_snapshot={"ref": "/snapshots/5"})]},
+                "k2-c": {"sessions": [session("sql_dr", latest_replicated_snapshot={"ref": "/snapshots/6"})]}}
+    plan = failover_plan(selected, readings)
+    results = {"k2-b": {"sessions": [{"name": "remote_ora", "status": "changed", "session": {"state": "failed_over"}}]},
+               "k2-c": {"failed": True, "msg": "cannot connect to k2-c"}}
+    records = failover_report(plan, results)
+    assert [(r["pair"], r["status"], r["state"], r["msg"]) for r in records] == [
+        ("ora", "failed_over", "failed_over", ""), ("sql", "failed", "in_sync", "cannot connect to k2-c")]
+    assert failover_report(plan, results, check_mode=True)[0]["status"] == "would_fail_over"
+    results["k2-b"]["sessions"][0].update(status="failed", msg="MC_ERR_X")
+    assert failover_report(plan, results)[0]["msg"] == "MC_ERR_X"
+    with pytest.raises(AnsibleFilterError, match="expected the result of kaminario.k2.failover_plan"):
+        failover_report([], results)
 
 
 def test_the_failover_summary_counts_and_writes_one_line_per_pair():
-    records = [[{"pair": "ora", "source": "k2-a", "array": "k2-b", "session": "remote_ora", "status": "failed_over",
-                 "state": "failed_over", "restored_snapshot": "/snapshots/5", "msg": ""}],
-               [{"pair": "sql", "source": "k2-a", "array": "k2-c", "session": "sql_dr", "status": "failed",
-                 "state": "in_sync", "restored_snapshot": None, "msg": "no snapshot"},
-                {"pair": "x", "source": "k2-a", "array": "k2-c", "session": "remote_x",
-                 "status": "already_failed_over", "state": "failed_over", "restored_snapshot": None, "msg": ""}]]
+    records = [{"pair": "ora", "source": "k2-a", "array": "k2-b", "session": "remote_ora", "status": "failed_over",
+                "state": "failed_over", "restored_snapshot": "ora-snap-5", "msg": ""},
+               {"pair": "sql", "source": "k2-a", "array": "k2-c", "session": "sql_dr", "status": "refused",
+                "state": "in_sync", "restored_snapshot": None, "msg": "no snapshot"},
+               {"pair": "x", "source": "k2-a", "array": "k2-c", "session": "remote_x", "status": "skipped",
+                "state": "idle", "restored_snapshot": None, "msg": "idle"}]
     summary = failover_summary(records)
     assert [r["pair"] for r in summary["pairs"]] == ["ora", "sql", "x"]
-    assert (summary["failed_over"], summary["already_failed_over"], summary["failed"], summary["reversed"],
-            summary["would_fail_over"]) == (1, 1, 1, 0, 0)
+    assert (summary["failed_over"], summary["refused"], summary["skipped"], summary["failed"]) == (1, 1, 1, 0)
     assert summary["lines"] == [
-        "ora: remote_ora on k2-b failed_over, state failed_over, restored snapshot /snapshots/5",
-        "sql: sql_dr on k2-c failed, state in_sync: no snapshot",
-        "x: remote_x on k2-c already_failed_over, state failed_over"]
+        "ora: remote_ora on k2-b failed_over, state failed_over, restoring snapshot ora-snap-5",
+        "sql: sql_dr on k2-c refused, state in_sync: no snapshot",
+        "x: remote_x on k2-c skipped, state idle: idle"]
+    assert summary["failed_pairs"] == ["sql"] and summary["failed_lines"] == [summary["lines"][1]]
 
 
 def test_the_failback_filters_wrap_the_model():
     selected = dr_pairs(TOPOLOGY, pairs="ora", arrays=ARRAYS)
-    readings = {"k2-a": [{"name": "ora", "current_role": "source", "state": "suspended"}],
-                "k2-b": [{"name": "remote_ora", "current_role": "target", "state": "failed_over", "id": 3}]}
+    readings = {"k2-a": {"sessions": [{"name": "ora", "current_role": "source", "state": "suspended"}]},
+                "k2-b": {"sessions": [{"name": "remote_ora", "current_role": "target", "state": "failed_over", "id": 3}]}}
     plan = failback_plan(selected, readings, step="reverse")
     assert plan["act"] == {"k2-b": [{"name": "remote_ora", "current_role": "target", "replication_state": "in_sync"}]}
-    assert [e["name"] for e in failback_waiting(readings["k2-a"], plan["expect"]["k2-a"])] == ["ora"]
-    assert failback_waiting(None, None) == []
     with pytest.raises(AnsibleFilterError, match="step must be one of"):
         failback_plan(selected, readings, step="nope")
     summary = failback_summary(plan, failback_plan(selected, readings), stopped_after="")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.kaminario.k2.plugins.filter.pair_plan import pair_plan
+from ansible_collections.kaminario.k2.plugins.filter.topology_plan import topology_reads
 from ansible_collections.kaminario.k2.plugins.filter.topology_export import topology_export
 from ansible_collections.kaminario.k2.plugins.plugin_utils.export import address_key
 
@@ -65,9 +65,9 @@ def test_one_pair_per_source_session_by_name_with_shared_values_in_defaults():
     ]
     assert result["unread"] == [] and result["lines"][0] == (
         "3 pairs exported from 2 arrays (2 sessions left out, 0 arrays not read)")
-    # The declaration is what pair_plan takes: on prod, ora and sql converge as they are.
-    plan = pair_plan(topology, "prod", arrays=list(HOSTS))
-    assert [(i["name"], i["rpo"], i["replication_peer_k2array"]) for i in plan["converge"]] == [
+    # The declaration is what the role takes: on prod, ora and sql converge as they are.
+    plan = topology_reads(topology, list(HOSTS))["prod"]
+    assert [(i["name"], i["rpo"], i["replication_peer_k2array"]) for i in plan["check"]] == [
         ("ora", 300, "k2-dr"), ("sql", 900, "k2-dr")]
 
 

@@ -29,13 +29,29 @@ def test_the_same_name_in_two_collections_is_two_lookups_each_cached(refs):
     with ExpectedCalls() as calls:
         calls.add("GET", "/volume_groups", query={"name": "x"}, json=hits({"id": 3, "name": "x"}))
         calls.add("GET", "/retention_policies", query={"name": "x"}, json=hits({"id": 9, "name": "x"}))
-        refs.prefetch([("/volume_groups", "x"), ("/retention_policies", "x"), ("/volume_groups", " x ")])
+        refs.prefetch([("/volume_groups", "x"), ("/retention_policies", "x"), ("/volume_groups", "x")])
         assert refs.ref("/volume_groups", "x", "local_volume_group") == "/volume_groups/3"
         assert refs.ref("/retention_policies", "x", "retention_policy") == "/retention_policies/9"
     # Known now: no request for them, nor for ids and refs.
     with ExpectedCalls():
         refs.prefetch([("/volume_groups", "x"), ("/volume_groups", 7), ("/volume_groups", "/volume_groups/8")])
         assert refs.ref("/volume_groups", 7, "local_volume_group") == "/volume_groups/7"
+
+
+def test_names_are_literal_and_name_prefix_makes_digits_a_name(refs):
+    """Leading and trailing spaces are part of a name; "name:5102" is the object named 5102, while
+    5102 alone is the id 5102 (no request)."""
+    with ExpectedCalls() as calls:
+        calls.add("GET", "/volume_groups", query={"name__in": " x ,5102", "__limit": "100", "__offset": "0"},
+                  json=hits({"id": 3, "name": " x "}, {"id": 4, "name": "5102"}))
+        refs.prefetch([("/volume_groups", " x "), ("/volume_groups", "name:5102"), ("/volume_groups", "5102")])
+        assert refs.ref("/volume_groups", " x ", "local_volume_group") == "/volume_groups/3"
+        assert refs.ref("/volume_groups", "name:5102", "local_volume_group") == "/volume_groups/4"
+        assert refs.ref("/volume_groups", "5102", "local_volume_group") == "/volume_groups/5102"
+    with ExpectedCalls() as calls:
+        calls.add("GET", "/volume_groups", query={"name": "x"}, json=hits())
+        with pytest.raises(K2ReferenceError, match="no volume_groups object is named 'x'"):
+            refs.ref("/volume_groups", "x", "local_volume_group")
 
 
 def test_a_name_not_prefetched_costs_one_lookup_and_a_missing_one_is_remembered(refs):

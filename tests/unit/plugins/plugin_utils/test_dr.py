@@ -82,35 +82,39 @@ def test_a_pair_half_way_through_a_step_is_only_waited_for():
     assert plan["expect"]["k2-a"] == [{"name": "ora", "equal": {"current_role": "target", "state": "in_sync"}}]
 
 
-def test_step_sync_snapshots_the_dr_session_and_waits_for_the_source_latest_to_move():
+def test_step_sync_snapshots_the_dr_session_marks_and_waits_for_the_source_latest_to_move():
     readings = {"k2-a": [s("ora", "target", "in_sync", latest_replicated_snapshot={"ref": "/snapshots/4"})],
                 "k2-b": [s("remote_ora", "source", "in_sync", id=12)]}
     plan = walk(readings, "sync")
     assert plan["act"] == {}
-    assert plan["snapshot"] == {"k2-b": [{"pair": "ora", "session": "remote_ora", "id": 12}]}
+    assert plan["snapshot"] == {"k2-b": ["remote_ora"]}
+    assert plan["marks"] == {"ora": "/snapshots/4"}
     assert plan["expect"] == {"k2-a": [{"name": "ora", "equal": {"current_role": "target", "state": "in_sync"},
                                         "differ": {"latest_replicated_snapshot": "/snapshots/4"}}]}
-    # A snapshot already under way (a run stopped right after taking it) is not taken again.
+    # Even with a snapshot under way already, a new one is taken: only one taken after this read counts.
     readings["k2-b"][0]["current_snapshot"] = "vg_ora:snap_9"
-    plan = walk(readings, "sync")
-    assert plan["snapshot"] == {} and "k2-a" in plan["expect"]
-    # Without snapshots, step sync does nothing.
-    plan = dr.failback_plan(ORA, readings, "sync", snapshot=False)
-    assert (plan["snapshot"], plan["expect"]) == ({}, {})
+    assert walk(readings, "sync")["snapshot"] == {"k2-b": ["remote_ora"]}
 
 
-def test_step_failover_fails_the_source_array_over_restoring_the_latest_snapshot():
-    readings = {"k2-a": [s("ora", "target", "in_sync")], "k2-b": [s("remote_ora", "source", "in_sync")]}
-    plan = walk(readings, "failover")
+def test_step_failover_restores_only_a_snapshot_that_arrived_after_the_sync_of_this_run():
+    before = {"ref": "/snapshots/4"}
+    readings = {"k2-a": [s("ora", "target", "in_sync", latest_replicated_snapshot=before)],
+                "k2-b": [s("remote_ora", "source", "in_sync")]}
+    # No sync in this run (no mark), or the source half still shows what it showed before the sync:
+    # nothing is failed over, and the pair says why.
+    for marks in ({}, {"ora": "/snapshots/4"}, {"other": None}):
+        plan = dr.failback_plan(ORA, readings, "failover", marks=marks)
+        assert (plan["act"], plan["expect"]) == ({}, {}), marks
+        assert plan["pairs"][0]["next"].startswith("sync first")
+    readings["k2-a"][0]["latest_replicated_snapshot"] = {"ref": "/snapshots/9"}
+    plan = dr.failback_plan(ORA, readings, "failover", marks={"ora": "/snapshots/4"})
     assert plan["act"] == {"k2-a": [{"name": "ora", "current_role": "target", "replication_state": "failed_over",
                                      "restored_snapshot": "latest"}]}
     assert plan["expect"]["k2-b"] == [
         {"name": "remote_ora", "equal": {"current_role": "source", "state": "suspended"}}]
-    for none in (None, "", "none", "None"):
-        plan = dr.failback_plan(ORA, readings, "failover", restored_snapshot=none)
-        assert "restored_snapshot" not in plan["act"]["k2-a"][0]
-    plan = dr.failback_plan(ORA, readings, "failover", restored_snapshot="/snapshots/3")
-    assert plan["act"]["k2-a"][0]["restored_snapshot"] == "/snapshots/3"
+    # A source half that had no replicated snapshot at all before the sync is marked None.
+    readings["k2-a"][0]["latest_replicated_snapshot"] = None
+    assert dr.failback_plan(ORA, readings, "failover", marks={"ora": None})["act"] == {}
 
 
 def test_step_restore_reverses_on_the_source_array_back_to_the_original_direction():
@@ -126,12 +130,32 @@ def test_a_pair_done_or_blocked_gets_nothing_in_any_step():
     for a, b in ((("source", "in_sync"), ("target", "in_sync")), (("source", "in_sync"), ("source", "in_sync"))):
         readings = {"k2-a": [s("ora", *a)], "k2-b": [s("remote_ora", *b)]}
         for step in dr.STEPS:
-            plan = walk(readings, step)
+            plan = dr.failback_plan(ORA, readings, step, marks={"ora": "x"})
             assert (plan["act"], plan["snapshot"], plan["expect"]) == ({}, {}, {})
 
 
+def test_step_settle_returns_a_pair_to_its_declared_state():
+    suspended = normalize({"pairs": [dict(TOPOLOGY["pairs"][0], replication_state="suspended")]}, ["k2-a", "k2-b"])
+    readings = {"k2-a": [s("ora", "source", "in_sync")], "k2-b": [s("remote_ora", "target", "in_sync")]}
+    plan = dr.failback_plan(suspended, readings, "settle")
+    assert plan["pairs"][0]["phase"] == "settling"
+    assert plan["act"] == {"k2-a": [{"name": "ora", "current_role": "source", "replication_state": "suspended"}]}
+    assert plan["expect"] == {"k2-a": [{"name": "ora", "equal": {"current_role": "source", "state": "suspended"}}],
+                              "k2-b": [{"name": "remote_ora", "equal": {"current_role": "target",
+                                                                        "state": "suspended"}}]}
+    readings = {"k2-a": [s("ora", "source", "suspended")], "k2-b": [s("remote_ora", "target", "suspended")]}
+    plan = dr.failback_plan(suspended, readings, "settle")
+    assert (plan["pairs"][0]["phase"], plan["act"]) == ("not_failed_over", {})
+
+
+def test_an_array_that_could_not_be_read_blocks_its_pairs():
+    plan = dr.failback_plan(ORA, {"k2-a": {"failed": True, "msg": "down"}, "k2-b": [s("remote_ora", "target", "failed_over")]},
+                            "reverse")
+    assert (plan["pairs"][0]["phase"], plan["pairs"][0]["reason"], plan["act"]) == ("blocked", "k2-a could not be read", {})
+
+
 def test_an_unknown_step_is_refused():
-    with pytest.raises(dr.DrError, match="step must be one of reverse, sync, failover, restore, got 'back'"):
+    with pytest.raises(dr.DrError, match="step must be one of reverse, sync, failover, restore, settle, got 'back'"):
         dr.failback_plan(ORA, {}, "back")
 
 
@@ -147,30 +171,17 @@ def test_the_pairs_are_read_by_their_own_names_on_their_own_arrays():
     assert plan["counts"] == {"blocked": 1, "failed_over": 1}
 
 
-def test_waiting_lists_what_is_not_there_yet():
-    expect = [{"name": "ora", "equal": {"current_role": "target", "state": "in_sync"},
-               "differ": {"latest_replicated_snapshot": "/snapshots/4"}},
-              {"name": "gone", "equal": {"state": "in_sync"}}]
-    sessions = [s("ora", "target", "in_sync", latest_replicated_snapshot={"ref": "/snapshots/4"})]
-    unmet = dr.waiting(sessions, expect)
-    assert [u["name"] for u in unmet] == ["ora", "gone"]
-    assert unmet[0]["found"] == {"current_role": "target", "state": "in_sync",
-                                 "latest_replicated_snapshot": {"ref": "/snapshots/4"}}
-    assert unmet[1]["found"] is None
-    sessions[0]["latest_replicated_snapshot"] = {"ref": "/snapshots/9"}
-    sessions.append({"name": "gone", "state": "in_sync", "primary": True})
-    assert dr.waiting(sessions, expect) == []
-    sessions[0]["state"] = "failed_over"
-    assert [u["name"] for u in dr.waiting(sessions, expect)] == ["ora"]
-
-
 def test_a_whole_failback_walks_every_phase_in_order():
-    """Apply each step's writes the way the array does, mirror included: each step moves the pair on."""
+    """Apply each step's writes the way the array does, mirror included: each step moves the pair on,
+    and each step's expectations hold once its writes landed."""
+    from ansible_collections.kaminario.k2.plugins.module_utils import session_wait
+
     a, b = s("ora", "source", "suspended"), s("remote_ora", "target", "failed_over")
     readings = {"k2-a": [a], "k2-b": [b]}
-    seen = [walk(readings, None)["pairs"][0]["phase"]]
+    seen, marks = [walk(readings, None)["pairs"][0]["phase"]], {}
     for step in dr.STEPS:
-        plan = walk(readings, step)
+        plan = dr.failback_plan(ORA, readings, step, marks=marks)
+        marks = plan["marks"] or marks
         for array, items in plan["act"].items():
             for item in items:
                 session = a if array == "k2-a" else b
@@ -183,10 +194,11 @@ def test_a_whole_failback_walks_every_phase_in_order():
                     peer.update(state="suspended")
         if plan["snapshot"]:
             a["latest_replicated_snapshot"] = {"ref": "/snapshots/99"}
-        assert dr.waiting(readings["k2-a"], plan["expect"].get("k2-a")) == []
-        assert dr.waiting(readings["k2-b"], plan["expect"].get("k2-b")) == []
+        for array, found in (("k2-a", a), ("k2-b", b)):
+            expectations = session_wait.check(plan["expect"].get(array))
+            assert session_wait.unmet({found["name"]: found}, expectations) == [], (step, array)
         seen.append(walk(readings, None)["pairs"][0]["phase"])
-    assert seen == ["failed_over", "reversed", "reversed", "failed_back", "done"]
+    assert seen == ["failed_over", "reversed", "reversed", "failed_back", "done", "done"]
 
 
 def test_the_summary_says_where_each_pair_started_and_ended():
