@@ -209,8 +209,8 @@ class SnapshotRun:
                     job.error = K2Error("stopped before a replication snapshot of replication session %r was taken: "
                                         "%s" % (job.name, stop.error))
                 elif job.travelling and self.wait:
-                    job.error = K2Error("stopped while waiting for the replication snapshot %r (id %s) of replication "
-                                        "session %r to reach the peer array: %s"
+                    job.error = K2Error("stopped before the replication snapshot %r (id %s) of replication session %r "
+                                        "was seen on the peer array: %s"
                                         % (job.snapshot.get("name"), job.snapshot.get("id"), job.name, stop.error))
         return jobs
 
@@ -245,9 +245,8 @@ class SnapshotRun:
                 try:
                     adopted, settled = self._recover(job, exc)
                 except K2Error as error:
-                    self._fail(job, error if isinstance(error, ARRAY_ERRORS) else SnapshotFailed(
-                        error, "whether the array took the replication snapshot of replication session %r is unknown "
-                               "(%s)" % (job.name, exc)))
+                    self._fail(job, error, "whether the array took the replication snapshot of replication session "
+                                           "%r is unknown (%s)" % (job.name, exc))
                     return
                 if adopted is not None:
                     job.snapshot = adopted
@@ -263,9 +262,8 @@ class SnapshotRun:
                                                % (job.name, job.unknown))
                     return
                 continue
-            except K2Error as error:
-                self._fail(job, error if isinstance(error, ARRAY_ERRORS) else SnapshotFailed(
-                    error, "no replication snapshot of replication session %r was taken" % job.name))
+            except K2Error as error:  # the array answered, or nothing was sent: no snapshot was taken
+                self._fail(job, error, "no replication snapshot of replication session %r was taken" % job.name)
                 return
             if not isinstance(answer, dict) or to_int(answer.get("id")) is None:
                 job.error = K2ProtocolError("POST", SNAPSHOTS_PATH, 201, "the new snapshot of replication session "
@@ -298,9 +296,10 @@ class SnapshotRun:
                        if isinstance(s, dict) and str(s.get("id")) not in job.known])
 
     @staticmethod
-    def _fail(job, error):
-        """Fail `job`; an error that concerns the array stops the run."""
-        job.error = error
+    def _fail(job, error, note):
+        """Fail `job` with `error` and what became of its snapshot; an error that concerns the array
+        stops the run."""
+        job.error = SnapshotFailed(error, note)
         if isinstance(error, ARRAY_ERRORS):
             raise _Stop(error)
 

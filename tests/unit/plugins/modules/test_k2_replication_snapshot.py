@@ -389,6 +389,25 @@ def test_a_reread_the_array_refuses_fails_that_session_only():
     assert "msg" not in by_session(result)["s2"]
 
 
+def test_a_reread_that_cannot_reach_the_array_stops_the_run_saying_the_outcome_is_unknown():
+    with ExpectedCalls() as calls:
+        read(calls, [1, 2], sess(1), sess(2))
+        remember(calls, [1, 2])
+        post(calls, 1, status=502)
+        calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref": SESSIONS + "/1",
+                                                    "is_originating_from_peer": False}),
+                  error=requests.exceptions.ConnectionError("Connection refused"))
+        result, failed = run(["s1", "s2"])
+    assert failed
+    s1, s2 = by_session(result)["s1"], by_session(result)["s2"]
+    assert s1["msg"].startswith("GET /snapshots to 127.0.0.1: connection failed: ")
+    assert "; whether the array took the replication snapshot of replication session 's1' is unknown (POST " \
+           "/snapshots: outcome unknown (HTTP 502" in s1["msg"]
+    assert s2["msg"].startswith("stopped before a replication snapshot of replication session 's2' was taken: GET "
+                                "/snapshots to 127.0.0.1: connection failed")
+    assert writes(calls) == posted(1)
+
+
 # ---- per-session failures, array-wide errors --------------------------------------------------------
 
 
@@ -451,11 +470,13 @@ def test_an_array_wide_error_on_a_post_stops_the_run():
         result, failed = run(["s1", "s2", "s3"])
     assert failed
     entries = by_session(result)
-    assert entries["s2"]["msg"] == "POST /snapshots failed: HTTP 401 Unauthorized: bad credentials"
+    assert entries["s2"]["msg"] == ("POST /snapshots failed: HTTP 401 Unauthorized: bad credentials; no replication "
+                                    "snapshot of replication session 's2' was taken")
     assert entries["s3"]["msg"] == ("stopped before a replication snapshot of replication session 's3' was taken: "
                                     "POST /snapshots failed: HTTP 401 Unauthorized: bad credentials")
-    assert entries["s1"]["msg"].startswith("stopped while waiting for the replication snapshot 'vg1:snap_501' (id 501) "
-                                           "of replication session 's1' to reach the peer array: POST /snapshots")
+    assert entries["s1"]["msg"] == ("stopped before the replication snapshot 'vg1:snap_501' (id 501) of replication "
+                                    "session 's1' was seen on the peer array: POST /snapshots failed: HTTP 401 "
+                                    "Unauthorized: bad credentials")
     assert writes(calls) == posted(1, 2)
 
 
@@ -468,8 +489,8 @@ def test_a_connection_lost_while_polling_stops_the_wait():
         result, failed = run(["s1"])
     assert failed
     assert result["snapshots"][0]["msg"].startswith(
-        "stopped while waiting for the replication snapshot 'vg1:snap_501' (id 501) of replication session 's1' to "
-        "reach the peer array: GET /snapshots")
+        "stopped before the replication snapshot 'vg1:snap_501' (id 501) of replication session 's1' was seen on the "
+        "peer array: GET /snapshots")
 
 
 def test_errors_while_reading_fail_the_task_before_any_write():
