@@ -15,6 +15,8 @@ options:
       - The K2 array's management address, as a host name or IP address with an optional port
         (V(k2.example.com), V(k2.example.com:8443), V(192.0.2.10) or V([2001:db8::10]:443)).
       - Not a URL. The module talks to C(https://HOST/api/v2); a scheme or a path is rejected.
+      - Credentials do not belong here. A value such as C(user:password@k2.example.com) is refused
+        before any request, without repeating it; use O(username) and O(password).
       - If not set, the value of the E(K2_HOST) environment variable is used.
     type: str
     required: true

@@ -16,6 +16,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.transport import (
     HAS_REQUESTS,
     REQUESTS_IMPORT_ERROR,
     K2Transport,
+    has_userinfo,
 )
 
 
@@ -39,6 +40,7 @@ def k2_argument_spec(**module_options):
 def connect(module, **transport_options):
     """A K2Api for the module's connection options. `transport_options` go to K2Transport (e.g.
     retries, retry_max_time). Fails the module when requests is missing or an option is unusable."""
+    mask_credentials_in_host(module)
     if not HAS_REQUESTS:
         module.fail_json(msg=missing_required_lib("requests"), exception=REQUESTS_IMPORT_ERROR)
     params = module.params
@@ -52,8 +54,21 @@ def connect(module, **transport_options):
 @contextlib.contextmanager
 def handle_errors(module):
     """`with handle_errors(module):` turns a K2Error into module.fail_json(msg=str(e), status=...,
-    method=..., path=..., error_msg=... when known). Other exceptions pass through (they are bugs)."""
+    method=..., path=..., error_msg=... when known). Other exceptions pass through (they are bugs).
+    Entering it also masks a host value that carries credentials (mask_credentials_in_host)."""
+    mask_credentials_in_host(module)
     try:
         yield
     except K2Error as exc:
         module.fail_json(msg=str(exc), **exc.details())
+
+
+def mask_credentials_in_host(module):
+    """A host value with credentials in it (`user:secret@array`) is refused by the transport without
+    being repeated; the copy of the module arguments that every result carries (`invocation`) must
+    not show it either, so it becomes a no_log value: Ansible masks those wherever they appear in a
+    result. Called by connect() and handle_errors(), so a module that enters handle_errors() at once
+    masks it for every result it returns."""
+    host = (module.params or {}).get("host")
+    if has_userinfo(host):
+        module.no_log_values.add(host)

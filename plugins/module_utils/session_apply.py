@@ -45,6 +45,10 @@ SETTLE_SECONDS = 30.0
 # is re-read first).
 MAX_UNKNOWN = 3
 
+# Errors that concern the array rather than one session (no connection, TLS, credentials): they stop
+# the whole run. Any other error fails only the session it came from.
+ARRAY_ERRORS = (K2TransportError, K2Unauthorized)
+
 # A session's status after a run.
 OK, CHANGED, FAILED, REVERSED, PRUNED = "ok", "changed", "failed", "reversed", "pruned"
 STATUSES = (OK, CHANGED, FAILED, REVERSED, PRUNED)
@@ -449,7 +453,7 @@ def _failed(job, error):
     """Mark `job` failed with `error` (False: it waits for nothing). An error that concerns the array
     rather than the session (no connection, TLS, credentials) stops the whole run."""
     job.fail(error)
-    if isinstance(error, (K2TransportError, K2Unauthorized)):
+    if isinstance(error, ARRAY_ERRORS):
         raise _Stop(error)
     return False
 

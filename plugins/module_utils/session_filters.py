@@ -1,12 +1,14 @@
 # -*- coding: utf-8 -*-
 # Copyright: kaminario.k2 contributors
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Pure helpers for k2_replication_session_info: validate the user's query, build the API query
-parameters, and plan/apply the batched name resolution. No I/O here: the module injects it."""
+"""Pure helpers for the info modules: validate the user's query, build the API query parameters,
+and plan/apply the batched name resolution. No I/O here: the module injects it. The fields a query
+may name come from a Filterable (replication sessions by default; peer arrays in peer_arrays.py)."""
 
 from __future__ import annotations
 
 import re
+from collections import namedtuple
 from dataclasses import dataclass, field
 
 from ansible_collections.kaminario.k2.plugins.module_utils.references import id_lookups
@@ -38,6 +40,11 @@ MODIFIERS_BY_TYPE = {
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 
+Filterable = namedtuple("Filterable", ["fields", "reference_paths"])
+Filterable.__doc__ = """A resource as its filters see it: `fields` maps each field to its type (INT, BOOL,
+STR or REF), `reference_paths` each REF field to the path of the resource it points to."""
+SESSIONS = Filterable(SESSION_FIELDS, REFERENCE_PATHS)
+
 
 class FilterError(K2Error):
     """The query options are invalid; raised before any request is sent."""
@@ -63,16 +70,17 @@ class Query:
     conditions: list = field(default_factory=list)
     sort: str | None = None
     fields: list | None = None
+    resource: Filterable = SESSIONS
 
     def params(self, resolve_ref):
         """Build the query parameters. `resolve_ref(path, value, option)` returns the ref string
         ("/volume_groups/3") for a name, id or ref; it is only called for reference filters."""
         params = {}
         for cond in self.conditions:
-            if SESSION_FIELDS[cond.field] == REF:
+            if self.resource.fields[cond.field] == REF:
                 key = cond.field + ".ref" + ("__" + cond.modifier if cond.modifier else "")
                 option = "filters." + cond.key
-                path = REFERENCE_PATHS[cond.field]
+                path = self.resource.reference_paths[cond.field]
                 if cond.modifier in LIST_MODIFIERS:
                     params[key] = ",".join(resolve_ref(path, v, option) for v in cond.value)
                 else:
@@ -105,7 +113,7 @@ def _type_name(value):
     return type(value).__name__
 
 
-def _scalar(key, ftype, value):
+def _scalar(key, ftype, value, resource):
     """Check and normalise one scalar value for a field of type `ftype`."""
     if value is None or isinstance(value, (list, tuple, dict)):
         raise FilterError("filters.%s: expected a single %s value, got %s" % (key, _expected(ftype), _type_name(value)))
@@ -128,7 +136,7 @@ def _scalar(key, ftype, value):
         blank = isinstance(value, str) and not value.strip()
         if isinstance(value, bool) or not isinstance(value, (str, int)) or blank:
             raise FilterError("filters.%s: expected a name, an id or a ref like %s/ID, got %r"
-                              % (key, REFERENCE_PATHS[key.split("__")[0]], value))
+                              % (key, resource.reference_paths[key.split("__")[0]], value))
         return value
     # Strings: a number typed in YAML (`suspend_reason_code: 12`) means its text.
     if isinstance(value, bool) or not isinstance(value, (str, int)):
@@ -140,7 +148,7 @@ def _expected(ftype):
     return {INT: "integer", BOOL: "boolean", STR: "string", REF: "name, id or ref"}[ftype]
 
 
-def _list(key, ftype, value):
+def _list(key, ftype, value, resource):
     """`in` / `m_eq` take a list or a comma-separated string; each item is checked like a scalar."""
     if isinstance(value, str):
         items = [v.strip() for v in value.split(",")]
@@ -152,7 +160,7 @@ def _list(key, ftype, value):
         raise FilterError("filters.%s: expected a list (or a comma-separated string), got %s" % (key, _type_name(value)))
     if not items or any(v == "" for v in items):
         raise FilterError("filters.%s: expected a non-empty list without empty items, got %r" % (key, value))
-    normalised = [_scalar(key, ftype, v) for v in items]
+    normalised = [_scalar(key, ftype, v, resource) for v in items]
     for item in normalised:
         # The API separates list items with commas: a text item holding one cannot be expressed
         # (reference items are resolved to refs, which never hold one).
@@ -162,12 +170,12 @@ def _list(key, ftype, value):
     return normalised
 
 
-def parse_condition(key, value):
-    """Validate one `filters` entry and return a Condition."""
+def parse_condition(key, value, resource=SESSIONS):
+    """Validate one `filters` entry on a field of `resource` and return a Condition."""
     fname, sep, modifier = str(key).partition("__")
-    if fname not in SESSION_FIELDS:
-        raise FilterError("filters: unknown field %r in %r; valid fields: %s" % (fname, key, _choices(SESSION_FIELDS)))
-    ftype = SESSION_FIELDS[fname]
+    if fname not in resource.fields:
+        raise FilterError("filters: unknown field %r in %r; valid fields: %s" % (fname, key, _choices(resource.fields)))
+    ftype = resource.fields[fname]
     if sep and modifier not in MODIFIERS:
         raise FilterError("filters: unknown modifier %r in %r; valid modifiers: %s"
                           % (modifier, key, ", ".join(MODIFIERS)))
@@ -178,8 +186,8 @@ def parse_condition(key, value):
         raise FilterError("filters: the %s %r does not apply to the %s field %r; valid for it: %s"
                           % (what, modifier, ftype, fname, valid))
     if modifier in LIST_MODIFIERS:
-        return Condition(fname, modifier, _list(key, ftype, value))
-    return Condition(fname, modifier, _scalar(key, ftype, value))
+        return Condition(fname, modifier, _list(key, ftype, value, resource))
+    return Condition(fname, modifier, _scalar(key, ftype, value, resource))
 
 
 def _check_field(option, fname, allowed):
@@ -187,26 +195,27 @@ def _check_field(option, fname, allowed):
         raise FilterError("%s: unknown field %r; valid fields: %s" % (option, fname, _choices(allowed)))
 
 
-def build_query(name=None, filters=None, sort=None, fields=None, limit=None):
-    """Validate every query option and return a Query. Raises FilterError before any request."""
-    query = Query()
+def build_query(name=None, filters=None, sort=None, fields=None, limit=None, resource=SESSIONS):
+    """Validate every query option on the fields of `resource` and return a Query. Raises
+    FilterError before any request."""
+    query = Query(resource=resource)
     filters = filters or {}
     if not isinstance(filters, dict):
         raise FilterError("filters: expected a dictionary of field or field__modifier keys")
     if name is not None:
         if "name" in filters:
             raise FilterError("name and filters.name both ask for an exact name; give only one")
-        query.conditions.append(parse_condition("name", name))
-    query.conditions.extend(parse_condition(k, v) for k, v in filters.items())
+        query.conditions.append(parse_condition("name", name, resource))
+    query.conditions.extend(parse_condition(k, v, resource) for k, v in filters.items())
     if sort:
-        sortable = [f for f, t in SESSION_FIELDS.items() if t != REF]
+        sortable = [f for f, t in resource.fields.items() if t != REF]
         _check_field("sort", sort[1:] if sort.startswith("-") else sort, sortable)
         query.sort = sort
     if fields is not None:
         if not fields:
             raise FilterError("fields: give at least one field, or omit fields for all of them")
         for fname in fields:
-            _check_field("fields", fname, SESSION_FIELDS)
+            _check_field("fields", fname, resource.fields)
         query.fields = list(dict.fromkeys(fields))
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise FilterError("limit: expected a positive integer, got %r" % (limit,))

@@ -79,15 +79,29 @@ _HOST_PORT = re.compile(r"^(?P<name>[^:\[\]]+)(?::(?P<port>[0-9]+))?$")
 _BRACKETED = re.compile(r"^\[(?P<name>[^\]]+)\](?::(?P<port>[0-9]+))?$")
 
 
+# The refusal of a host that carries credentials: it never repeats the value, which holds a secret.
+USERINFO_REFUSED = ("must be a name or address with an optional port; credentials in host are not accepted: "
+                    "use username and password")
+
+
+def has_userinfo(host):
+    """Whether a host value carries credentials (`user:secret@array`, `user@array`, also inside a
+    URL such as `https://user:pw@array`). No host name or address holds an `@`."""
+    return isinstance(host, str) and "@" in host
+
+
 def parse_host(host):
     """`name`, `name:port`, `[v6]`, `[v6]:port` or a bare IPv6 address -> the URL's netloc.
 
-    A scheme, path, user or query is rejected with a K2OptionError naming the option.
+    A scheme, path, user or query is rejected with a K2OptionError naming the option. A value with
+    credentials in it is refused first, with a message that does not repeat it.
     """
+    if has_userinfo(host):
+        raise K2OptionError("host", USERINFO_REFUSED)
     value = (host or "").strip() if isinstance(host, str) else host
     if not value or not isinstance(value, str):
         raise K2OptionError("host", "a host name or address is required")
-    if "://" in value or "/" in value or "@" in value or "?" in value or "#" in value or " " in value:
+    if "://" in value or "/" in value or "?" in value or "#" in value or " " in value:
         raise K2OptionError("host", "expected a host name, name:port or [IPv6]:port, not a URL or path: %r"
                             % value)
     match = _BRACKETED.match(value)

@@ -228,6 +228,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     connect,
     handle_errors,
     k2_argument_spec,
+    mask_credentials_in_host,
 )
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
     DEFAULTABLE_OPTIONS,
@@ -248,6 +249,7 @@ OPTIONS = dict(
 def main():
     module = AnsibleModule(argument_spec=k2_argument_spec(**OPTIONS), supports_check_mode=True,
                            required_if=[("prune", True, ["prune_prefix"])])
+    mask_credentials_in_host(module)  # before the first result that could show it
     params = module.params
     if params["wait_timeout"] < 0:
         module.fail_json(msg="wait_timeout must be 0 or more seconds, got %d" % params["wait_timeout"])

@@ -45,7 +45,11 @@ FIRST_TESTS = {
     "api.py": ["module_utils/test_api.py", "module_utils/test_api_answers.py"],
     "errors.py": ["module_utils/test_errors.py", "module_utils/test_transport.py",
                   "module_utils/test_transport_failures.py", "module_utils/test_api.py"],
-    "k2_module.py": ["module_utils/test_k2_module.py", "module_utils/test_k2_module_required.py"],
+    "k2_module.py": ["module_utils/test_k2_module.py", "module_utils/test_k2_module_required.py",
+                     "module_utils/test_host_userinfo.py"],
+    "peer_arrays.py": ["modules/test_k2_peer_array_info.py"],
+    "replication_snapshots.py": ["module_utils/test_replication_snapshots.py",
+                                 "modules/test_k2_replication_snapshot.py"],
     "session_apply.py": ["modules/test_k2_replication_session.py", "modules/test_k2_replication_session_fields.py",
                          "modules/test_k2_replication_topology.py",
                          "modules/test_k2_replication_topology_recovery.py"],
@@ -55,12 +59,13 @@ FIRST_TESTS = {
                           "module_utils/test_session_filters.py", "test_doc_fragments.py"],
     "topology.py": ["modules/test_k2_replication_topology.py"],
     "session_filters.py": ["module_utils/test_session_filters.py", "module_utils/test_session_filters_edges.py",
-                           "modules/test_k2_replication_session_info.py"],
+                           "modules/test_k2_replication_session_info.py", "modules/test_k2_peer_array_info.py"],
     "session_planner.py": ["module_utils/test_session_planner.py", "module_utils/test_session_planner_pairs.py",
                            "modules/test_k2_replication_session.py",
                            "modules/test_k2_replication_session_fields.py"],
     "transport.py": ["module_utils/test_transport.py", "module_utils/test_transport_failures.py",
-                     "module_utils/test_api_hosts.py", "module_utils/test_transport_sockets.py"],
+                     "module_utils/test_api_hosts.py", "module_utils/test_transport_sockets.py",
+                     "module_utils/test_host_userinfo.py"],
 }
 
 # One replacement per operator site instead of cosmic-ray's every-operator-for-every-operator: the

@@ -201,6 +201,8 @@ def test_connect_passes_transport_options():
 
 def test_handle_errors_passes_other_exceptions_through():
     class FakeModule:
+        params = dict(host="127.0.0.1")
+
         def fail_json(self, **kwargs):
             raise AssertionError("not expected")
 

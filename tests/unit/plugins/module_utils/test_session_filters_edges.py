@@ -7,11 +7,20 @@ from __future__ import annotations
 
 import pytest
 
+from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import SESSIONS as SESSIONS_RESOURCE
 from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
     Condition,
+    Filterable,
     FilterError,
     build_query,
     parse_condition,
+)
+from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import (
+    INT,
+    REF,
+    REFERENCE_PATHS,
+    SESSION_FIELDS,
+    STR,
 )
 from ansible_collections.kaminario.k2.plugins.modules import k2_replication_session_info as info_module
 from ansible_collections.kaminario.k2.tests.unit.helpers import ExpectedCalls, connection_args, run_module
@@ -187,3 +196,30 @@ def test_limit_must_be_a_positive_integer(limit):
 
 def test_limit_one_is_fine():
     assert build_query(limit=1).params(Resolver()) == {}
+
+
+# --- another resource's fields (peer arrays use the same validator) ------------------------------------
+
+
+def test_the_fields_of_another_resource_and_where_its_references_point():
+    things = Filterable({"name": STR, "size": INT, "owner": REF}, {"owner": "/owners"})
+    resolver = Resolver()
+    query = build_query(name="t1", filters={"size__gt": "5", "owner__in": ["prod-vg", 4]}, sort="-size",
+                        fields=["name", "owner"], resource=things)
+    assert query.params(resolver) == {"name": "t1", "size__gt": "5", "owner.ref__in": "/owners/3,/owners/4",
+                                      "__sort": "size", "__sort_order": "desc", "__fields": "name,owner"}
+    assert resolver.calls == [("/owners", "prod-vg", "filters.owner__in"), ("/owners", 4, "filters.owner__in")]
+    with pytest.raises(FilterError, match=r"^filters: unknown field 'state' in 'state'; valid fields: name, owner, "
+                                          r"size$"):
+        build_query(filters={"state": "in_sync"}, resource=things)
+    with pytest.raises(FilterError, match=r"^filters.owner: expected a name, an id or a ref like /owners/ID"):
+        build_query(filters={"owner": " "}, resource=things)
+    with pytest.raises(FilterError, match=r"^sort: unknown field 'owner'"):
+        build_query(sort="owner", resource=things)
+    with pytest.raises(FilterError, match=r"^fields: unknown field 'rpo'"):
+        build_query(fields=["rpo"], resource=things)
+
+
+def test_sessions_are_the_default_resource():
+    assert build_query().resource == SESSIONS_RESOURCE
+    assert SESSIONS_RESOURCE.fields is SESSION_FIELDS and SESSIONS_RESOURCE.reference_paths is REFERENCE_PATHS
