@@ -10,6 +10,7 @@ from __future__ import annotations
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error
 from ansible_collections.kaminario.k2.plugins.module_utils.session_apply import (
     FAILED,
+    OK,
     REVERSED,
     STATUSES,
     Job,
@@ -65,27 +66,32 @@ def declared_sessions(items, defaults=None):
     return declared
 
 
-def converge(api, declared, check_mode, diff, prune_prefix, wait, wait_timeout, sleep=None, clock=None):
+def converge(api, declared, check_mode, diff, prune_prefix, wait, wait_timeout, sleep=None, clock=None,
+             all_sessions=False):
     """Converge the declared sessions on the array behind `api`; returns (result, failure message or None)."""
     applier = SessionApplier(api, wait=wait, wait_timeout=wait_timeout, sleep=sleep, clock=clock)
     jobs = applier.run([Job(d) for d in declared], check_mode=check_mode, diff=diff, prune_prefix=prune_prefix)
-    return report(jobs, diff)
+    return report(jobs, diff, all_sessions)
 
 
-def _entry(job, diff):
-    entry = dict(name=job.name, status=job.status, actions=[action_result(a) for a in job.done],
-                 session=(job.session if job.error is None else job.actual) or {})
+def _entry(job, diff, all_sessions):
+    """A session's entry: its name, status and actions; the session itself when something happened
+    to it (changed, failed, reversed, pruned) or `all_sessions` asks for it; its diff when it changes.
+    A no-op session's copy is most of a large run's result, and Ansible pays for every byte of it."""
+    entry = dict(name=job.name, status=job.status, actions=[action_result(a) for a in job.done])
+    if all_sessions or job.status != OK:
+        entry["session"] = (job.session if job.error is None else job.actual) or {}
     if job.error is not None:
         entry["msg"] = str(job.error)
         entry["refused"] = job.refused
-    if diff:
+    if diff and job.before != job.after:
         entry["diff"] = dict(before=job.before, after=job.after)
     return entry
 
 
-def report(jobs, diff):
+def report(jobs, diff, all_sessions=False):
     """The module result for a run, and the message to fail it with (None when every session converged)."""
-    entries = [_entry(job, diff) for job in jobs]
+    entries = [_entry(job, diff, all_sessions) for job in jobs]
     summary = dict((status, 0) for status in STATUSES)
     for entry in entries:
         summary[entry["status"]] += 1

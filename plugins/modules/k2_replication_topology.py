@@ -85,6 +85,16 @@ options:
         C(name__prefix) filter and checked again by the module). It must not be empty.
       - Only with O(prune=true).
     type: str
+  return_sessions:
+    description:
+      - Which entries of RV(sessions) carry the C(session) itself. V(changed) - those that changed (or
+        would, in check mode), failed, were reversed or pruned, which is what a report or a next step
+        reads. V(all) - every one, also the sessions that needed nothing (on a large array, most of the
+        result, which Ansible carries at a cost per byte).
+    type: str
+    choices: [changed, all]
+    default: changed
+    version_added: 1.1.0
 notes:
   - The module talks to one array. A pair has a session on each array; the role
     C(kaminario.k2.replication_topology) checks the target sides and removes pairs in the safe order.
@@ -186,8 +196,10 @@ sessions:
       description:
         - The session as the API shows it after the run; in check mode, the predicted one. Empty when
           it does not exist. For a failed or reversed session, as it was read.
+        - Only for the sessions that changed (or would), failed, were reversed or pruned, unless
+          O(return_sessions=all).
       type: dict
-      returned: always
+      returned: when the status is not V(ok), or O(return_sessions=all)
       sample: {id: 12, name: prod-db, state: in_sync, current_role: source, rpo: 900}
     msg:
       description: Why the session was not converged.
@@ -204,7 +216,7 @@ sessions:
     diff:
       description: The managed fields, side and state before and after, references by name.
       type: dict
-      returned: when diff mode is on
+      returned: when diff mode is on and the session changes
       sample:
         before: {name: prod-db, rpo: 300, local_volume_group: prod-vg, current_role: source, state: in_sync}
         after: {name: prod-db, rpo: 900, local_volume_group: prod-vg, current_role: source, state: in_sync}
@@ -242,6 +254,7 @@ OPTIONS = dict(
     defaults=dict(type="dict", options=dict((o, SESSION_OPTIONS[o]) for o in DEFAULTABLE_OPTIONS)),
     prune=dict(type="bool", default=False),
     prune_prefix=dict(type="str"),
+    return_sessions=dict(type="str", choices=["changed", "all"], default="changed"),
     **WAIT_OPTIONS
 )
 
@@ -263,7 +276,7 @@ def main():
         declared = declared_sessions(params["sessions"], params["defaults"])
         result, failure = converge(connect(module), declared, check_mode=module.check_mode, diff=module._diff,
                                    prune_prefix=prefix if params["prune"] else None, wait=params["wait"],
-                                   wait_timeout=params["wait_timeout"])
+                                   wait_timeout=params["wait_timeout"], all_sessions=params["return_sessions"] == "all")
     if failure:
         module.fail_json(msg=failure, **result)
     module.exit_json(**result)

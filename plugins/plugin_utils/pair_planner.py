@@ -86,6 +86,8 @@ class ArrayRead:
         if read is None:
             self.error = NOT_IN_RUN
             return
+        if isinstance(read, (list, tuple)):  # [info, converge], as the roles zip them
+            read = dict(zip(("info", "converge"), read))
         info = read.get("info") or {}
         if info.get("failed") or not isinstance(info.get("sessions"), list):
             self.error = _message(info, "its sessions could not be read")
@@ -487,7 +489,8 @@ def options(values, labels):
 def plan(topology, reads, arrays, prune=False, allow_partial=False, variable="k2_topology"):
     """The plan (a dict: see plugins/filter/topology_plan.yml). `reads`: {array: {"info": the
     k2_replication_session_info result, "converge": the check-mode k2_replication_topology result}}
-    for the arrays read in this run; an array of `arrays` missing from it was not read."""
+    (or [info, converge]) for the arrays read in this run; an array of `arrays` missing from it was
+    not read."""
     arrays = list(arrays or [])
     if not isinstance(reads, dict):
         raise PlanError("reads: expected a dictionary of array -> {info, converge}")

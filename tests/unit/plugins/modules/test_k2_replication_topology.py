@@ -80,7 +80,12 @@ def test_a_noop_over_three_sessions_is_one_request(check_mode):
     assert result["summary"] == {"ok": 3, "changed": 0, "failed": 0, "reversed": 0, "pruned": 0}
     assert [(e["name"], e["status"], e["actions"]) for e in result["sessions"]] == [
         ("s1", "ok", []), ("s2", "ok", []), ("s3", "ok", [])]
-    assert by_name(result)["s2"]["session"] == sess(2)
+    # A session that needed nothing is not copied into the result unless asked for.
+    assert "session" not in by_name(result)["s2"]
+    with ExpectedCalls() as calls:
+        read(calls, ["s1", "s2", "s3"], sess(1), sess(2), sess(3))
+        result, failed = run([item(1), item(2), item(3)], check_mode=check_mode, return_sessions="all")
+    assert not failed and by_name(result)["s2"]["session"] == sess(2)
 
 
 def test_names_are_read_one_list_request_per_hundred():
