@@ -61,7 +61,7 @@ def sim(tmp_path_factory):
         simulator.stop()
 
 
-def wait_for_snapshots(simulator, timeout=20):
+def wait_for_snapshots(simulator, timeout=120):
     """The seeded replication snapshots land after the transition delay."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -159,12 +159,14 @@ def render_credential(credential_type, inputs, private_data_dir):
 
 def k2_arrays_inventory(sim, arrays=None, host_vars=None):
     """An inventory of simulator arrays as AWX stores one after a sync (``ansible-inventory --list``
-    form): group ``k2_arrays``, host var ``k2_host`` = the array's address, plus ``host_vars``
-    (array -> dict; values may be ``{"__ansible_vault": ciphertext}``)."""
+    form): group ``k2_arrays``, host vars ``k2_host`` = the array's address and
+    ``ansible_python_interpreter`` = the Python that runs ansible-playbook (as the AWX guide says:
+    never what interpreter discovery finds first on the PATH), plus ``host_vars`` (array -> dict;
+    values may be ``{"__ansible_vault": ciphertext}``)."""
     arrays = list(arrays or sim.arrays)
     hostvars = {}
     for name in arrays:
-        hostvars[name] = {"k2_host": sim.arrays[name]["host"]}
+        hostvars[name] = {"k2_host": sim.arrays[name]["host"], "ansible_python_interpreter": "{{ ansible_playbook_python }}"}
         hostvars[name].update((host_vars or {}).get(name, {}))
     return {"_meta": {"hostvars": hostvars}, "all": {"children": ["ungrouped", "k2_arrays"]},
             "k2_arrays": {"hosts": arrays}}

@@ -21,7 +21,7 @@ class SceneError(AssertionError):
 
 
 class Scene:
-    def __init__(self, sim, user="admin", timeout=15.0):
+    def __init__(self, sim, user="admin", timeout=60.0):
         self.sim = sim
         self.timeout = timeout
         self.http = requests.Session()

@@ -35,7 +35,7 @@ def session_body(name="s1", vg_id=5101, peer_id=1, rpo=300, **extra):
     return body
 
 
-def eventually(check, timeout=15.0, step=0.05):
+def eventually(check, timeout=60.0, step=0.05):
     """Poll `check` (a function returning a true value when done) until it succeeds or `timeout`
     seconds pass; returns its last value. The peer array follows a transition after the simulator's
     delay, so tests wait for it this way (a bounded wait, never a timing assertion)."""

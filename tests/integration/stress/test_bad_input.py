@@ -182,7 +182,7 @@ def api(k2sim, array):
     return call
 
 
-def wait_for(check, timeout=20):
+def wait_for(check, timeout=120):
     deadline = time.monotonic() + timeout
     while not check():
         assert time.monotonic() < deadline, "the scene never settled"
@@ -302,7 +302,7 @@ def test_the_dr_playbooks_refuse_a_bad_selection(k2sim, run_playbook, playbook, 
 def test_connection_problems_fail_naming_the_cause_and_write_nothing(k2sim, run_playbook, count, tmp_path):
     """401, 403 (the read-only user writing), an untrusted certificate with validate_certs on, a
     ca_path that does not exist, a ca_path that is not the array's CA, an unreachable host (a closed
-    loopback port: bounded retries, run async meanwhile), a password given as a number."""
+    loopback port: bounded retries), a password given as a number."""
     closed = _closed_port()
     other_ca = tmp_path / "other-ca.pem"
     import trustme
@@ -320,11 +320,9 @@ def test_connection_problems_fail_naming_the_cause_and_write_nothing(k2sim, run_
     ]
     unreachable = ("unreachable host", dict(create, host="127.0.0.1:%d" % closed),
                    ["127.0.0.1:%d" % closed, "Connection refused", "gave up after 6 attempts"])
-    tasks = [{"name": "start " + unreachable[0], "kaminario.k2.k2_replication_session": unreachable[1],
-              "async": 60, "poll": 0, "register": "job"}]
-    tasks += tasks_for("kaminario.k2.k2_replication_session", cases)
-    tasks.append({"name": unreachable[0], "ansible.builtin.async_status": {"jid": "{{ job.ansible_job_id }}"},
-                  "register": "done", "until": "done.finished", "retries": 60, "delay": 1, "ignore_errors": True})
+    # The unreachable host runs in line with the others: an async task would depend on where the
+    # async job files go (~/.ansible_async of whatever HOME the run has), not on the module.
+    tasks = tasks_for("kaminario.k2.k2_replication_session", cases + [unreachable])
     result = run_playbook(play(tasks))
     assert result.rc == 0, result
     problems = check_cases(result, cases + [unreachable], count)
