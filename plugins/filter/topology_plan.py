@@ -12,11 +12,12 @@ from ansible.errors import AnsibleFilterError
 
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pair_planner as planner
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
+from ansible_collections.kaminario.k2.plugins.plugin_utils.untrusted import untrusted
 
 
 def _guard(function, *args, **kwargs):
     try:
-        return function(*args, **kwargs)
+        return untrusted(function(*args, **kwargs))
     except (model.PairError, planner.PlanError) as exc:
         raise AnsibleFilterError(str(exc))
 
@@ -52,7 +53,7 @@ def topology_summary(run, check_mode=False):
     """Per pair what the run did, the counts and the lines to print."""
     if not isinstance(run, dict) or "steps" not in run:
         raise AnsibleFilterError("topology_summary: expected the result of kaminario.k2.topology_plan")
-    return planner.summary(run, check_mode=bool(check_mode))
+    return untrusted(planner.summary(run, check_mode=bool(check_mode)))
 
 
 class FilterModule:

@@ -98,6 +98,17 @@ def reference_name(value):
     return text[len(NAME_PREFIX):] if text.startswith(NAME_PREFIX) and len(text) > len(NAME_PREFIX) else text
 
 
+def as_name(path, name):
+    """`name` written so that a reference option reads it back as that name: prefixed with "name:"
+    when, as it is, it would read as an id (all digits), a ref ("/..."), or begin with "name:"."""
+    text = str(name)
+    try:
+        plain = _id_of(_collection(path), text, "name") is None
+    except K2ReferenceError:
+        plain = False
+    return text if plain and not text.startswith(NAME_PREFIX) else NAME_PREFIX + text
+
+
 def name_batches(names, size=PAGE_SIZE, budget=NAMES_QUERY_BYTES):
     """`names` cut into lists of at most `size` names whose comma-joined, URL-encoded form fits in
     `budget` bytes (a name longer than that alone gets a list of its own)."""
