@@ -4,6 +4,9 @@ properties (monotone in age, ordering consistent with the ratio)."""
 
 from __future__ import annotations
 
+import os
+import tempfile
+
 import pytest
 
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2OptionError
@@ -289,7 +292,11 @@ def test_worst_first_and_counts():
 # ---- properties ---------------------------------------------------------------------------------
 hypothesis = pytest.importorskip("hypothesis")
 st = hypothesis.strategies
+# Hypothesis keeps a cache folder; not in the checkout (make sanity copies the tree).
+hypothesis.configuration.set_hypothesis_home_dir(os.path.join(tempfile.gettempdir(), "kaminario-k2-hypothesis"))
 RPOS = st.sampled_from([60, 300, 600, 900, 3600, 86400])
+# No example database in the tree, and no deadline: the machine may be busy.
+PROPERTY = hypothesis.settings(database=None, deadline=None, max_examples=300)
 
 
 @st.composite
@@ -300,6 +307,7 @@ def factors(draw):
     return {"tolerance": tolerance, "critical_factor": critical, "stall_factor": stall}
 
 
+@PROPERTY
 @hypothesis.given(rpo=RPOS, ages=st.tuples(st.integers(-1000, 10**7), st.integers(-1000, 10**7)),
                   kwargs=factors(), round_started=st.one_of(st.none(), st.integers(0, 10**7)))
 def test_status_is_monotone_in_age_for_an_in_sync_session(rpo, ages, kwargs, round_started):
@@ -312,6 +320,7 @@ def test_status_is_monotone_in_age_for_an_in_sync_session(rpo, ages, kwargs, rou
     assert first["ratio"] <= second["ratio"]
 
 
+@PROPERTY
 @hypothesis.given(st.lists(st.tuples(st.sampled_from(["in_sync", "in_sync", "in_sync", "suspended"]),
                                      st.one_of(st.none(), st.integers(-100, 10**6)), RPOS,
                                      st.one_of(st.none(), st.integers(0, 10**6))), max_size=30))
