@@ -15,6 +15,8 @@ description:
     filtered on the client.
   - Every page is read, so the result is never silently cut at the API's page size of 100. Listing
     N matching sessions costs ceil(N / 100) requests (at least one), plus the name resolution below.
+  - With O(health=true), each session also tells whether its replication meets its RPO (its
+    recovery point against the array's clock), with a count per status.
   - The options are validated before any request is sent. An unknown field or modifier, a numeric
     modifier on a field that is not numeric, or a value of the wrong type fails with a message that
     lists what is valid.
@@ -77,6 +79,47 @@ options:
         limit, and RV(truncated) tells whether more sessions matched.
       - Without it, every matching session is returned.
     type: int
+  health:
+    version_added: 1.1.0
+    description:
+      - "Add C(health) to each session: is replication meeting its RPO? The array is asked the time
+        (its answers' C(Date)), never the controller, because the array stamps the snapshots."
+      - "The recovery point is the creation time of the session's C(latest_replicated_snapshot):
+        the newest data that has reached the target side. Its age is the array's time now minus
+        the recovery point (0 if the array's clock is behind it, with a note)."
+      - "The status, the first that applies: V(not_replicating): the session is not in sync
+        (suspended, with its reason code, idle or failed over). V(stalled): in sync, but nothing
+        moves: a round has been running for more than O(health_stall_factor) times the rpo, or no
+        round is running and the recovery point is older than that. V(critical): the recovery point
+        is older than O(health_critical_factor) times the rpo, or there is none yet (nothing has
+        reached the target: the initial sync still runs). V(late): it is older than
+        O(health_tolerance) times the rpo. V(ok): otherwise. Exactly at a limit is not over it."
+      - Costs one request per 100 sessions for their latest replicated snapshots and one per 100
+        sessions in sync for their running rounds (C(replication/rpo_history)), whatever the
+        number of sessions.
+      - With O(fields), the fields health needs are read as well, but the sessions returned hold
+        only the fields you listed, plus C(health).
+    type: bool
+    default: false
+  health_tolerance:
+    version_added: 1.1.0
+    description:
+      - A recovery point older than this many rpos is V(late). At most O(health_critical_factor).
+    type: float
+    default: 1.25
+  health_critical_factor:
+    version_added: 1.1.0
+    description:
+      - A recovery point older than this many rpos is V(critical).
+    type: float
+    default: 2.0
+  health_stall_factor:
+    version_added: 1.1.0
+    description:
+      - A round running for longer than this many rpos, or no round running while the recovery
+        point is older than this many rpos, is V(stalled).
+    type: float
+    default: 2.0
   resolve_names:
     description:
       - Add the name of every referenced object to each session, as C(<field>_name), for example
@@ -145,6 +188,19 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.name }}"
 
+- name: Is replication meeting its RPO? Health of every session, and the counts per status
+  kaminario.k2.k2_replication_session_info:
+    health: true
+    fields: [name, state, rpo]
+  register: rpo_report
+
+- name: Print the sessions that are not ok
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.health.status }}: {{ item.health.reason }}"
+  loop: "{{ rpo_report.sessions | rejectattr('health.status', 'equalto', 'ok') | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
 - name: The first 10 sessions by name; truncated tells whether there are more
   kaminario.k2.k2_replication_session_info:
     sort: name
@@ -158,6 +214,12 @@ sessions:
     - The matching sessions, in the order the array returned them, as the API returns them (only
       the projected fields when O(fields) is set).
     - With O(resolve_names=true), C(<field>_name) is added for each nameable reference field.
+    - "With O(health=true), C(health) is added: C(status) (V(ok), V(late), V(critical), V(stalled),
+      V(not_replicating)), C(reason) (one sentence), C(age) (seconds, or null without a recovery
+      point), C(rpo), C(ratio) (age / rpo), C(recovery_point) and C(now) (epoch seconds, the
+      array's clock), C(generation_number) of the recovery point, C(transfer) (C(in_progress),
+      C(snapshot), C(progress), C(estimated_remaining_time), C(round_start), C(round_age)),
+      C(thresholds) (the factors and the ages in seconds they mean for this rpo) and C(notes)."
   returned: always
   type: list
   elements: dict
@@ -193,6 +255,33 @@ sessions:
       suspend_reason: ""
       suspend_reason_code: none
       target_exposure: unmapped
+      health:
+        status: late
+        reason: "Late: the recovery point is 420 s old, over 1.25 x rpo (375 s)."
+        age: 420
+        rpo: 300
+        ratio: 1.4
+        recovery_point: 1796465580
+        generation_number: 428
+        now: 1796466000
+        transfer:
+          in_progress: true
+          snapshot: "prod-vg:snap_429"
+          progress: 40
+          estimated_remaining_time: 95
+          round_start: 1796465880
+          round_age: 120
+        thresholds: {tolerance: 1.25, critical_factor: 2.0, stall_factor: 2.0, late_after: 375,
+                     critical_after: 600, stalled_after: 600}
+        notes: []
+health_summary:
+  version_added: 1.1.0
+  description:
+    - With O(health=true), how many of the returned sessions have each status (every status is
+      listed, zeros included).
+  returned: when O(health=true)
+  type: dict
+  sample: {ok: 41, late: 2, critical: 1, stalled: 0, not_replicating: 3}
 total:
   description:
     - How many sessions match, as the array counts them (the last count it reported while paging).
@@ -207,6 +296,8 @@ truncated:
   sample: false
 """
 
+import dataclasses
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
@@ -214,11 +305,16 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     handle_errors,
     k2_argument_spec,
 )
+from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import (
+    check_thresholds,
+    count_by_status,
+)
 from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
     add_names,
     build_query,
     name_lookups,
 )
+from ansible_collections.kaminario.k2.plugins.module_utils.session_health import HEALTH_SESSION_FIELDS, read_health
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SESSIONS_PATH
 
 OPTIONS = dict(
@@ -228,7 +324,17 @@ OPTIONS = dict(
     fields=dict(type="list", elements="str"),
     limit=dict(type="int"),
     resolve_names=dict(type="bool", default=False),
+    health=dict(type="bool", default=False),
+    health_tolerance=dict(type="float", default=1.25),
+    health_critical_factor=dict(type="float", default=2.0),
+    health_stall_factor=dict(type="float", default=2.0),
 )
+
+
+def health_factors(params):
+    """The health_* options, checked (K2OptionError naming the option)."""
+    return check_thresholds(params["health_tolerance"], params["health_critical_factor"],
+                            params["health_stall_factor"], prefix="health_")
 
 
 def list_sessions(api, query, params):
@@ -236,14 +342,28 @@ def list_sessions(api, query, params):
     def ref(path, value, option):
         return api.ref(path, value, option)["ref"]
 
+    wanted = query.fields
+    if params["health"] and wanted:
+        # Read what health needs too; return only what was asked for (plus health).
+        query = dataclasses.replace(query, fields=wanted + [f for f in HEALTH_SESSION_FIELDS if f not in wanted])
     listed = api.list(SESSIONS_PATH, params=query.params(ref), limit=params["limit"])
     sessions = listed.items
+    healths = None
+    if params["health"]:
+        healths = read_health(api, sessions, **health_factors(params))
+        if wanted:
+            sessions = [dict((k, v) for k, v in s.items() if k in wanted) for s in sessions]
     if params["resolve_names"]:
         objects_by_path = {}
         for path, lookup in name_lookups(sessions):
             objects_by_path.setdefault(path, []).extend(api.iterate(path, params=lookup))
         add_names(sessions, objects_by_path)
-    return dict(changed=False, sessions=sessions, total=listed.total, truncated=listed.truncated)
+    result = dict(changed=False, sessions=sessions, total=listed.total, truncated=listed.truncated)
+    if healths is not None:
+        for session, health in zip(sessions, healths):
+            session["health"] = health
+        result["health_summary"] = count_by_status(healths)
+    return result
 
 
 def main():
@@ -253,6 +373,7 @@ def main():
         # Validate everything before the first request.
         query = build_query(name=params["name"], filters=params["filters"], sort=params["sort"],
                             fields=params["fields"], limit=params["limit"])
+        health_factors(params)
         result = list_sessions(connect(module), query, params)
     module.exit_json(**result)
 
