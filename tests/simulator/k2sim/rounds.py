@@ -423,4 +423,3 @@ class Replication:
             if snap["is_exist_on_peer"] or snap["is_originating_from_peer"]:
                 s["common_snapshots_count"] = max(0, s["common_snapshots_count"] - 1)
             snapshots.remove(arr, snap)
-

@@ -15,7 +15,7 @@ import pytest
 
 from k2sim.control_client import ControlError
 from k2sim.process import StartError, start
-from k2sim_testlib import SESSIONS, create_pair, session_body, settle, state_of, transition, wait_for
+from k2sim_testlib import SESSIONS, create_pair, settle, state_of, transition, wait_for
 
 MB = 1000 * 1000
 ROUND_SECONDS = 100
@@ -281,8 +281,8 @@ def test_only_the_last_rounds_are_kept_on_both_arrays(sim, a, b):
     sim.advance(1)
     mine = a.ok("POST", "/snapshots", {"replication_session": {"ref": url(s)}})
     sim.advance(1)
-    for _ in range(8):
-        sim.advance(2)  # a periodic round starts and arrives
+    for rounds in range(8):
+        assert sim.advance(2)["ran"] == 2, rounds  # a periodic round starts and arrives
     source, target = session(a, s), session(b, t)
     kept = [x for x in snapshots_of(a, s) if x["triggered_by"] == "Replication"]
     copies = [x for x in snapshots_of(b, t) if x["triggered_by"] == "Replication"]

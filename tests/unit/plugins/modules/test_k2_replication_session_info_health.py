@@ -100,9 +100,8 @@ def test_three_hundred_sessions_cost_three_requests_per_resource():
             calls.add("GET", SNAPSHOTS, query=q(id__in=ids, __fields=SNAP_FIELDS),
                       json=page([snapshot(1000 + i, 10) for i in range(start, start + 100)]))
         for start in (1, 101, 201):
-            calls.add("GET", HISTORY, query=q(round_end=0, **{"session.ref__in": refs(*range(start, start + 100)),
-                                                             "__fields": ROUND_FIELDS}),
-                      json=page([]), headers=date())
+            wanted = {"session.ref__in": refs(*range(start, start + 100)), "__fields": ROUND_FIELDS}
+            calls.add("GET", HISTORY, query=q(round_end=0, **wanted), json=page([]), headers=date())
         result, failed = run(health=True)
     assert not failed, result
     assert result["health_summary"]["ok"] == 300 and len(calls.requests) == 9
