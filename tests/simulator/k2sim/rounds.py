@@ -422,4 +422,6 @@ class Replication:
                 continue
             if snap["is_exist_on_peer"] or snap["is_originating_from_peer"]:
                 s["common_snapshots_count"] = max(0, s["common_snapshots_count"] - 1)
-            snapshots.remove(arr, snap)
+            # Never a recovery point (checked above, and no other session points at this one's
+            # snapshots), so no session needs to be told.
+            arr.store.remove(SNAPSHOTS, snap["id"])
