@@ -202,6 +202,11 @@ class K2Api:
     def __init__(self, transport):
         self.transport = transport
 
+    @property
+    def last_date(self):
+        """The array's clock as its last answer gave it (the Date header, epoch seconds), or None."""
+        return getattr(self.transport, "last_date", None)
+
     def get(self, path, obj_id):
         """GET /path/ID -> the object (K2NotFound when it does not exist); `obj_id` may be a ref."""
         return self.transport.request("GET", _object_path(path, obj_id))

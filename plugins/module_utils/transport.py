@@ -17,6 +17,8 @@ Retry policy (one budget of `retries` extra attempts and `retry_max_time` second
 
 from __future__ import annotations
 
+import datetime
+import email.utils
 import http.client
 import ipaddress
 import os
@@ -259,6 +261,25 @@ def _os_reason(chain, default):
     return default
 
 
+def parse_http_date(value):
+    """An HTTP Date header ("Tue, 01 Dec 2026 10:00:00 GMT") -> epoch seconds; None when absent or
+    unreadable. A date without a zone counts as UTC, as HTTP dates are."""
+    if not value or not isinstance(value, str):
+        return None
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if when is None:
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=datetime.timezone.utc)
+    try:
+        return when.timestamp()
+    except (OverflowError, OSError, ValueError):
+        return None
+
+
 def _error_msg(response):
     """The server's error_msg (or the short text of a non-JSON error body)."""
     try:
@@ -272,7 +293,12 @@ def _error_msg(response):
 
 
 class K2Transport:
-    """One requests.Session to one array; `request()` returns the parsed JSON or None (204)."""
+    """One requests.Session to one array; `request()` returns the parsed JSON or None (204).
+
+    `last_date`: the Date header of the last answer received (any status), as epoch seconds: the
+    array's clock, for callers that must judge times the array stamped (None until an answer with a
+    readable Date arrives; an answer without one leaves it as it was).
+    """
 
     def __init__(self, host, username, password, validate_certs=True, ca_path=None, timeout=30,
                  retries=5, retry_max_time=120, session=None, sleep=None, clock=None):
@@ -301,6 +327,7 @@ class K2Transport:
         self._session.mount("https://", self._adapter)
         self._session.auth = (username, password)
         self._session.headers.update({"Accept": "application/json", "User-Agent": USER_AGENT})
+        self.last_date = None
 
     def request(self, method, path, params=None, body=None):
         """Send one API request (with the retries above); `path` is relative to /api/v2."""
@@ -309,6 +336,9 @@ class K2Transport:
         budget = RetryBudget(self.retries, self.retry_max_time, self._clock, self._sleep)
         while True:
             response = self._send(method, path, params, body, budget)
+            date = parse_http_date(response.headers.get("Date"))
+            if date is not None:
+                self.last_date = date
             if 200 <= response.status_code < 300:
                 return self._parse(method, path, response)
             error_msg = _error_msg(response)

@@ -15,6 +15,8 @@ description:
     filtered on the client.
   - Every page is read, so the result is never silently cut at the API's page size of 100. Listing
     N matching sessions costs ceil(N / 100) requests (at least one), plus the name resolution below.
+  - With O(health=true), each session also tells whether its replication meets its RPO (its
+    recovery point against the array's clock), with a count per status.
   - The options are validated before any request is sent. An unknown field or modifier, a numeric
     modifier on a field that is not numeric, or a value of the wrong type fails with a message that
     lists what is valid.
@@ -77,6 +79,47 @@ options:
         limit, and RV(truncated) tells whether more sessions matched.
       - Without it, every matching session is returned.
     type: int
+  health:
+    version_added: 1.1.0
+    description:
+      - "Add C(health) to each session: is replication meeting its RPO? The array is asked the time
+        (its answers' C(Date)), never the controller, because the array stamps the snapshots."
+      - "The recovery point is the creation time of the session's C(latest_replicated_snapshot):
+        the newest data that has reached the target side. Its age is the array's time now minus
+        the recovery point (0 if the array's clock is behind it, with a note)."
+      - "The status, the first that applies: V(not_replicating): the session is not in sync
+        (suspended, with its reason code, idle or failed over). V(stalled): in sync, but nothing
+        moves: a round has been running for more than O(health_stall_factor) times the rpo, or no
+        round is running and the recovery point is older than that. V(critical): the recovery point
+        is older than O(health_critical_factor) times the rpo, or there is none yet (nothing has
+        reached the target: the initial sync still runs). V(late): it is older than
+        O(health_tolerance) times the rpo. V(ok): otherwise. Exactly at a limit is not over it."
+      - Costs one request per 100 sessions for their latest replicated snapshots and one per 100
+        sessions in sync for their running rounds (C(replication/rpo_history)), whatever the
+        number of sessions.
+      - With O(fields), the fields health needs are read as well, but the sessions returned hold
+        only the fields you listed, plus C(health).
+    type: bool
+    default: false
+  health_tolerance:
+    version_added: 1.1.0
+    description:
+      - A recovery point older than this many rpos is V(late). At most O(health_critical_factor).
+    type: float
+    default: 1.25
+  health_critical_factor:
+    version_added: 1.1.0
+    description:
+      - A recovery point older than this many rpos is V(critical).
+    type: float
+    default: 2.0
+  health_stall_factor:
+    version_added: 1.1.0
+    description:
+      - A round running for longer than this many rpos, or no round running while the recovery
+        point is older than this many rpos, is V(stalled).
+    type: float
+    default: 2.0
   resolve_names:
     description:
       - Add the name of every referenced object to each session, as C(<field>_name), for example
@@ -192,6 +235,19 @@ EXAMPLES = r"""
   loop_control:
     label: "{{ item.name }}"
 
+- name: Is replication meeting its RPO? Health of every session, and the counts per status
+  kaminario.k2.k2_replication_session_info:
+    health: true
+    fields: [name, state, rpo]
+  register: rpo_report
+
+- name: Print the sessions that are not ok
+  ansible.builtin.debug:
+    msg: "{{ item.name }}: {{ item.health.status }}: {{ item.health.reason }}"
+  loop: "{{ rpo_report.sessions | rejectattr('health.status', 'equalto', 'ok') | list }}"
+  loop_control:
+    label: "{{ item.name }}"
+
 - name: The first 10 sessions by name; truncated tells whether there are more
   kaminario.k2.k2_replication_session_info:
     sort: name
@@ -205,6 +261,12 @@ sessions:
     - The matching sessions, in the order the array returned them, as the API returns them (only
       the projected fields when O(fields) is set).
     - With O(resolve_names=true), C(<field>_name) is added for each nameable reference field.
+    - "With O(health=true), C(health) is added: C(status) (V(ok), V(late), V(critical), V(stalled),
+      V(not_replicating)), C(reason) (one sentence), C(age) (seconds, or null without a recovery
+      point), C(rpo), C(ratio) (age / rpo), C(recovery_point) and C(now) (epoch seconds, the
+      array's clock), C(generation_number) of the recovery point, C(transfer) (C(in_progress),
+      C(snapshot), C(progress), C(estimated_remaining_time), C(round_start), C(round_age)),
+      C(thresholds) (the factors and the ages in seconds they mean for this rpo) and C(notes)."
   returned: always
   type: list
   elements: dict
@@ -240,6 +302,33 @@ sessions:
       suspend_reason: ""
       suspend_reason_code: none
       target_exposure: unmapped
+      health:
+        status: late
+        reason: "Late: the recovery point is 420 s old, over 1.25 x rpo (375 s)."
+        age: 420
+        rpo: 300
+        ratio: 1.4
+        recovery_point: 1796465580
+        generation_number: 428
+        now: 1796466000
+        transfer:
+          in_progress: true
+          snapshot: "prod-vg:snap_429"
+          progress: 40
+          estimated_remaining_time: 95
+          round_start: 1796465880
+          round_age: 120
+        thresholds: {tolerance: 1.25, critical_factor: 2.0, stall_factor: 2.0, late_after: 375,
+                     critical_after: 600, stalled_after: 600}
+        notes: []
+health_summary:
+  version_added: 1.1.0
+  description:
+    - With O(health=true), how many of the returned sessions have each status (every status is
+      listed, zeros included).
+  returned: when O(health=true)
+  type: dict
+  sample: {ok: 41, late: 2, critical: 1, stalled: 0, not_replicating: 3}
 total:
   description:
     - How many sessions match, as the array counts them (the last count it reported while paging).
@@ -268,6 +357,8 @@ unmet:
   sample: [{name: remote_prod-db-1, equal: {state: in_sync}, differ: {}, absent: false, found: {state: suspended}}]
 """
 
+import dataclasses
+
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
@@ -275,11 +366,16 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     handle_errors,
     k2_argument_spec,
 )
+from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import (
+    check_thresholds,
+    count_by_status,
+)
 from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
     add_names,
     build_query,
     name_lookups,
 )
+from ansible_collections.kaminario.k2.plugins.module_utils.session_health import HEALTH_SESSION_FIELDS, read_health
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SESSIONS_PATH
 from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import WaitError, check, timeout_message, wait_for
 
@@ -298,8 +394,52 @@ OPTIONS = dict(
         absent=dict(type="bool", default=False),
     )),
     wait_timeout=dict(type="int", default=600),
+    health=dict(type="bool", default=False),
+    health_tolerance=dict(type="float", default=1.25),
+    health_critical_factor=dict(type="float", default=2.0),
+    health_stall_factor=dict(type="float", default=2.0),
 )
 BY_NAMES = ("names", "wait_for")
+
+
+def health_factors(params):
+    """The health_* options, checked (K2OptionError naming the option)."""
+    return check_thresholds(params["health_tolerance"], params["health_critical_factor"],
+                            params["health_stall_factor"], prefix="health_")
+
+
+def read_fields(params):
+    """The fields to read: the user's, plus what health needs (None: every field)."""
+    wanted = params["fields"]
+    if params["health"] and wanted:
+        return wanted + [f for f in HEALTH_SESSION_FIELDS if f not in wanted]
+    return wanted
+
+
+def finish(api, sessions, params):
+    """The sessions as returned: with health (then trimmed back to the user's fields) and names;
+    returns (sessions, the health summary or None)."""
+    summary = None
+    if params["health"]:
+        healths = read_health(api, sessions, **health_factors(params))
+        if params["fields"]:
+            sessions = [dict((k, v) for k, v in s.items() if k in params["fields"]) for s in sessions]
+        for session, health in zip(sessions, healths):
+            session["health"] = health
+        summary = count_by_status(healths)
+    if params["resolve_names"]:
+        objects_by_path = {}
+        for path, lookup in name_lookups(sessions):
+            objects_by_path.setdefault(path, []).extend(api.iterate(path, params=lookup))
+        add_names(sessions, objects_by_path)
+    return sessions, summary
+
+
+def _result(sessions, summary, **result):
+    result.update(changed=False, sessions=sessions)
+    if summary is not None:
+        result["health_summary"] = summary
+    return result
 
 
 def list_sessions(api, query, params):
@@ -307,18 +447,11 @@ def list_sessions(api, query, params):
     def ref(path, value, option):
         return api.ref(path, value, option)["ref"]
 
+    if params["health"] and query.fields:
+        query = dataclasses.replace(query, fields=read_fields(params))
     listed = api.list(SESSIONS_PATH, params=query.params(ref), limit=params["limit"])
-    return dict(changed=False, sessions=_named(api, listed.items, params), total=listed.total,
-                truncated=listed.truncated)
-
-
-def _named(api, sessions, params):
-    if params["resolve_names"]:
-        objects_by_path = {}
-        for path, lookup in name_lookups(sessions):
-            objects_by_path.setdefault(path, []).extend(api.iterate(path, params=lookup))
-        add_names(sessions, objects_by_path)
-    return sessions
+    sessions, summary = finish(api, listed.items, params)
+    return _result(sessions, summary, total=listed.total, truncated=listed.truncated)
 
 
 def read_by_names(api, params, expectations):
@@ -327,7 +460,7 @@ def read_by_names(api, params, expectations):
     projection = {}
     if params["fields"]:
         # find_by_names addresses what it found by id and name.
-        projection["__fields"] = ",".join(dict.fromkeys(["id", "name"] + params["fields"]))
+        projection["__fields"] = ",".join(dict.fromkeys(["id", "name"] + read_fields(params)))
     waited, left = {}, []
     if expectations:
         waited, left = wait_for(api, expectations, params["wait_timeout"], params=projection)
@@ -336,9 +469,9 @@ def read_by_names(api, params, expectations):
     found = dict(waited)
     found.update(api.find_by_names(SESSIONS_PATH, others, params=projection) if others else {})
     order = list(dict.fromkeys(names + [w["name"] for w in expectations]))
-    sessions = _named(api, [found[n] for n in order if found.get(n) is not None], params)
-    result = dict(changed=False, sessions=sessions, total=len(sessions), truncated=False,
-                  missing=[n for n in order if found.get(n) is None])
+    sessions, summary = finish(api, [found[n] for n in order if found.get(n) is not None], params)
+    result = _result(sessions, summary, total=len(sessions), truncated=False,
+                     missing=[n for n in order if found.get(n) is None])
     if params["wait_for"] is not None:
         result["unmet"] = left
     return result, timeout_message(left, params["wait_timeout"]) if left else None
@@ -354,6 +487,7 @@ def main():
         # Validate everything before the first request.
         query = build_query(name=params["name"], filters=params["filters"], sort=params["sort"],
                             fields=params["fields"], limit=params["limit"])
+        health_factors(params)
         if not any(params[o] is not None for o in BY_NAMES):
             module.exit_json(**list_sessions(connect(module), query, params))
         try:

@@ -20,6 +20,7 @@ from harness.dr import (
     snapshot_all,
     writes_to,
 )
+from harness.simulator import eventually
 
 SESSIONS = "/api/v2/replication/sessions/"
 
@@ -119,8 +120,28 @@ def test_a_bad_selection_fails_before_any_request(k2sim, tmp_path, extra_vars, m
     assert k2sim.journal("k2-a") == [] and k2sim.journal("k2-b") == []
 
 
+def test_right_after_the_topology_is_applied_the_first_replicated_snapshot_can_be_restored(k2sim, tmp_path):
+    # No snapshot taken by hand: the simulator replicates each pair as it enters in_sync.
+    converge_example(k2sim, str(tmp_path / "converge"))
+    assert eventually(lambda: all(sessions_on(k2sim, "k2-b")[n]["latest_replicated_snapshot"]
+                                  for n in ("remote_oracle_prod", "remote_sql_prod")))
+    before = sessions_on(k2sim, "k2-b")
+    k2sim.down("k2-a")
+    result = failover(k2sim, tmp_path, k2_failover_source="k2-a")
+    assert result.rc == 0, result
+    after = sessions_on(k2sim, "k2-b")
+    snapshots = {s["id"]: s for s in k2sim.dump("k2-b")["objects"]["snapshots"]}
+    for name in ("remote_oracle_prod", "remote_sql_prod"):
+        latest = before[name]["latest_replicated_snapshot"]
+        assert after[name]["state"] == "failed_over" and after[name]["restored_snapshot"] == latest
+        restored = snapshots[int(latest["ref"].rsplit("/", 1)[1])]
+        assert (restored["triggered_by"], restored["is_originating_from_peer"]) == ("Replication", True)
+
+
 def test_a_pair_that_cannot_fail_over_is_reported_and_fails_the_play(k2sim, tmp_path):
-    # No replication snapshot yet: restored_snapshot=latest has nothing to restore.
+    # No replication snapshot yet: restored_snapshot=latest has nothing to restore. The replication
+    # link is cut before the pairs start, so their first rounds never reach k2-b.
+    k2sim.cut_link("k2-a", "k2-b")
     converge_example(k2sim, str(tmp_path / "converge"))
     k2sim.clear_journal()
     k2sim.down("k2-a")

@@ -4,6 +4,9 @@
 The shared `k2sim` fixture holds the simulator's small default content; these tests need hundreds
 of sessions, so they start their own simulator (same harness) with a seed of 250 sessions, and
 compare every answer with the simulator's own data (its dump) and every request with its journal.
+The data must hold still while they run: the array clock runs 1000 times slower than real time, so
+no periodic replication round comes (rpo 60 is 17 real hours away), and a round is one byte, so each
+in_sync session's first round and the seeded replication snapshots arrive at once.
 """
 
 import json
@@ -24,7 +27,8 @@ COUNT = 250
 KINDS = ("prod", "dev", "test")
 RPOS = (60, 300, 600, 900, 1200)
 STATES = ("in_sync", "in_sync", "suspended", "idle")
-SNAPSHOT_SESSIONS = (1, 5, 9)  # in_sync sessions that get a replicated snapshot
+SNAPSHOT_SESSIONS = (1, 5, 9)  # in_sync sessions that get a replication snapshot by hand ("daily")
+IN_SYNC = [i for i in range(1, COUNT + 1) if STATES[i % 4] == "in_sync"]
 
 
 def session_name(i):
@@ -53,7 +57,7 @@ def seed():
 def sim(tmp_path_factory):
     path = tmp_path_factory.mktemp("info-seed") / "seed.json"
     path.write_text(json.dumps(seed()))
-    simulator = start_simulator(seed=str(path))
+    simulator = start_simulator(seed=str(path), time_scale=0.001, round_bytes=1)
     try:
         wait_for_snapshots(simulator)
         yield simulator
@@ -62,15 +66,16 @@ def sim(tmp_path_factory):
 
 
 def wait_for_snapshots(simulator, timeout=120):
-    """The seeded replication snapshots land after the transition delay."""
+    """Every in_sync session's first round, and then the seeded replication snapshots, reach k2-b."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         # A request lets the simulator run its due events.
         landed = [s for s in sessions_in(simulator) if s["latest_replicated_snapshot"]]
-        if len(landed) == len(SNAPSHOT_SESSIONS):
+        daily = [s for s in objects_in(simulator, "snapshots") if s["short_name"] == "daily" and s["is_exist_on_peer"]]
+        if len(landed) == len(IN_SYNC) and len(daily) == len(SNAPSHOT_SESSIONS):
             return
         time.sleep(0.1)
-    raise AssertionError("the seeded snapshots did not arrive within %s s" % timeout)
+    raise AssertionError("the replicated snapshots did not arrive within %s s" % timeout)
 
 
 def sessions_in(simulator):
@@ -217,14 +222,15 @@ def test_resolve_names_costs_one_request_per_resource_type(sim, tmp_path):
     journal = sim.journal("k2-a")
     paths = [e["path"] for e in journal]
     # 3 pages, then 250 distinct volume groups (3 requests of at most 100 ids) and one request for
-    # each other type: peer arrays, peer volume groups (250 ids: 3), retention policies, snapshots.
+    # each other type: peer arrays, peer volume groups (250 ids: 3), retention policies, and the
+    # latest replicated snapshots of the 125 sessions in sync (2).
     assert paths.count(SESSIONS) == 3
     assert paths.count("/api/v2/volume_groups") == 3
     assert paths.count("/api/v2/replication/peer_volume_groups") == 3
     assert paths.count("/api/v2/replication/peer_k2arrays") == 1
     assert paths.count("/api/v2/retention_policies") == 1
-    assert paths.count("/api/v2/snapshots") == 1
-    assert len(journal) == 12
+    assert paths.count("/api/v2/snapshots") == math.ceil(len(IN_SYNC) / 100) == 2
+    assert len(journal) == 13
     names = {path: {o["id"]: o.get("name") for o in objects_in(sim, path)}
              for path in ("volume_groups", "replication/peer_k2arrays", "replication/peer_volume_groups",
                           "retention_policies", "snapshots")}

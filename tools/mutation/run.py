@@ -53,6 +53,8 @@ FIRST_TESTS = {
     "session_apply.py": ["modules/test_k2_replication_session.py", "modules/test_k2_replication_session_fields.py",
                          "modules/test_k2_replication_topology.py",
                          "modules/test_k2_replication_topology_recovery.py"],
+    "replication_health.py": ["module_utils/test_replication_health.py"],
+    "session_health.py": ["modules/test_k2_replication_session_info_health.py"],
     "references.py": ["modules/test_k2_replication_topology.py", "modules/test_k2_replication_session.py",
                       "modules/test_k2_replication_session_info.py"],
     "session_schema.py": ["module_utils/test_session_planner.py", "module_utils/test_session_planner_pairs.py",

@@ -10,7 +10,7 @@ import sys
 import tempfile
 import threading
 
-from k2sim import auth, seed
+from k2sim import auth, rounds, seed
 from k2sim.simulator import Simulator
 from k2sim.tls import make_tls_files
 
@@ -65,6 +65,24 @@ def build_parser():
         help="seconds before a session transition (and then its mirror) lands (default 0.5)",
     )
     p.add_argument("--latency-ms", type=float, default=0.0, help="latency added to every API request")
+    p.add_argument(
+        "--time-scale",
+        type=float,
+        default=1.0,
+        help="simulated seconds per real second: the array clock, replication rounds and rpo (default 1.0)",
+    )
+    p.add_argument(
+        "--round-bytes",
+        type=int,
+        default=rounds.DEFAULT_ROUND_BYTES,
+        help="bytes each replication round transfers (default %d)" % rounds.DEFAULT_ROUND_BYTES,
+    )
+    p.add_argument(
+        "--link-speed",
+        type=float,
+        default=rounds.DEFAULT_LINK_SPEED,
+        help="replication link speed, bytes per simulated second (default %d)" % rounds.DEFAULT_LINK_SPEED,
+    )
     p.add_argument("--tls-dir", help="folder for ca.pem and server.pem (default: a temporary folder, removed on exit)")
     p.add_argument("--log-level", default="INFO", help="stderr log level (DEBUG logs every request)")
     return p
@@ -77,6 +95,9 @@ def main(argv=None):
     )
     if args.transition_delay < 0 or args.latency_ms < 0:
         log.error("--transition-delay and --latency-ms must not be negative")
+        return 2
+    if not (args.time_scale > 0 and args.round_bytes > 0 and args.link_speed > 0):
+        log.error("--time-scale, --round-bytes and --link-speed must be positive")
         return 2
     try:
         content = seed.load_file(args.seed) if args.seed else None
@@ -99,6 +120,9 @@ def main(argv=None):
             content=content,
             tls=make_tls_files(tls_dir),
             control_port=args.control_port,
+            time_scale=args.time_scale,
+            round_bytes=args.round_bytes,
+            link_speed=args.link_speed,
         )
         sim.start()
     except (OSError, ValueError) as exc:

@@ -41,9 +41,36 @@ def _route(sim, method, parts, query, body):
                 400, "unknown setting(s): %s (settings: %s)" % (", ".join(unknown), ", ".join(sim.config()))
             )
         return 200, sim.configure(**settings)
+    if parts == ["clock"]:
+        _only(method, "GET")
+        return 200, sim.clock_info()
+    if parts == ["links"]:
+        _only(method, "GET")
+        return 200, {"links": sim.links()}
+    if len(parts) == 3 and parts[0] == "links":
+        for name in parts[1:]:
+            if name not in sim.arrays:
+                raise ControlRouteError(404, "no array named %r (arrays: %s)" % (name, ", ".join(sim.arrays)))
+        if method == "GET":
+            return 200, sim.link(parts[1], parts[2])
+        _only(method, "PATCH", "POST")
+        return 200, sim.set_link(parts[1], parts[2], **_object(body))
+    if len(parts) == 5 and parts[0] == "arrays" and parts[2] == "sessions" and parts[4] in ("stall", "unstall"):
+        arr = sim.arrays.get(parts[1])
+        if arr is None:
+            raise ControlRouteError(404, "no array named %r (arrays: %s)" % (parts[1], ", ".join(sim.arrays)))
+        _only(method, "POST")
+        try:
+            return 200, sim.stall(arr.name, parts[3], parts[4] == "stall")
+        except KeyError:
+            raise ControlRouteError(404, "no session %r on array %s" % (parts[3], arr.name)) from None
     if parts == ["advance"]:
         _only(method, "POST")
-        return 200, sim.advance(_object(body).get("events"))
+        body = _object(body)
+        unknown = sorted(set(body) - {"events", "seconds"})
+        if unknown:
+            raise ControlRouteError(400, "unknown key(s): %s (give events or seconds)" % ", ".join(unknown))
+        return 200, sim.advance(body.get("events"), body.get("seconds"))
     if parts == ["reset"]:
         _only(method, "POST")
         sim.reset()

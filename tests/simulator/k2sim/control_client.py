@@ -89,6 +89,61 @@ class ControlClient:
         """With the manual clock on, transitions and mirrors wait for :meth:`advance`."""
         return self.configure(manual_clock=on)
 
-    def advance(self, events=None):
-        """Run the next ``events`` scheduled events (all when None) -> {"ran", "pending"}."""
+    def advance(self, events=None, seconds=None):
+        """Run the next ``events`` scheduled events in due order (transitions, mirrors, replication
+        rounds starting and ending; None: all but the next periodic rounds) -> {"ran", "pending"}.
+        ``seconds`` instead: move the (manual) array clock forward that far, running what falls due."""
+        if seconds is not None:
+            return self.call("POST", "/advance", {"seconds": seconds})
         return self.call("POST", "/advance", {"events": events})
+
+    # ---- the array clock and replication rounds ---------------------------------------------
+    def clock(self):
+        """{"now": the array clock (epoch seconds), "time_scale", "frozen"}."""
+        return self.call("GET", "/clock")
+
+    def set_time_scale(self, scale):
+        """Simulated seconds per real second (the array clock, rounds and rpo run this much faster)."""
+        return self.configure(time_scale=scale)
+
+    def set_round_bytes(self, count):
+        """The bytes each replication round transfers (from the next round on)."""
+        return self.configure(round_bytes=count)
+
+    def links(self):
+        """Every array pair's link: {"arrays", "speed", "slowdown", "cut", "effective_speed"}."""
+        return self.call("GET", "/links")["links"]
+
+    def link(self, a, b):
+        return self.call("GET", "/links/%s/%s" % (quote(a, safe=""), quote(b, safe="")))
+
+    def set_link(self, a, b, **changes):
+        """Change the link between arrays ``a`` and ``b``: speed (bytes per simulated second, None for
+        the global link_speed), slowdown (a factor), cut (bool)."""
+        return self.call("PATCH", "/links/%s/%s" % (quote(a, safe=""), quote(b, safe="")), changes)
+
+    def set_link_speed(self, speed, a=None, b=None):
+        """Bytes per simulated second: of every link (no arrays given) or of the link a-b."""
+        if a is None and b is None:
+            return self.configure(link_speed=speed)
+        return self.set_link(a, b, speed=speed)
+
+    def slow_link(self, factor, a=None, b=None):
+        """Divide the speed of every link (no arrays given) or of the link a-b by ``factor`` (1: normal)."""
+        if a is None and b is None:
+            return self.configure(link_slowdown=factor)
+        return self.set_link(a, b, slowdown=factor)
+
+    def cut_link(self, a, b):
+        """Rounds between a and b cannot progress or complete; sessions stay in_sync."""
+        return self.set_link(a, b, cut=True)
+
+    def restore_link(self, a, b):
+        return self.set_link(a, b, cut=False)
+
+    def stall(self, array, session):
+        """The transfers of ``session`` (id or name) on ``array`` stop: no round of it completes."""
+        return self.call("POST", self._array(array, "sessions/%s/stall" % quote(str(session), safe="")), {})
+
+    def unstall(self, array, session):
+        return self.call("POST", self._array(array, "sessions/%s/unstall" % quote(str(session), safe="")), {})

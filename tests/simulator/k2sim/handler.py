@@ -3,6 +3,7 @@
 Responses are written in one piece with a Content-Length, so clients keep connections alive.
 """
 
+import email.utils
 import http
 import json
 import logging
@@ -38,6 +39,12 @@ class Handler(BaseHTTPRequestHandler):
         self._dispatch()
 
     do_POST = do_PATCH = do_DELETE = do_PUT = do_HEAD = do_OPTIONS = do_GET
+
+    def date_time_string(self, timestamp=None):
+        """The Date header: the array clock (k2sim.clock), not the host's."""
+        if timestamp is None:
+            timestamp = self.server.sim.clock.now()
+        return email.utils.formatdate(timestamp, usegmt=True)
 
     def log_message(self, fmt, *args):
         if log.isEnabledFor(logging.DEBUG):  # every request passes here: format only when logged

@@ -79,6 +79,9 @@ def command(
     tls_dir=None,
     log_level=None,
     python=None,
+    time_scale=None,
+    round_bytes=None,
+    link_speed=None,
 ):
     """The argv that starts the simulator with these options (None: the simulator's default)."""
     argv = [python or sys.executable, "-m", "k2sim"]
@@ -96,6 +99,12 @@ def command(
         argv += ["--transition-delay", str(transition_delay)]
     if latency_ms is not None:
         argv += ["--latency-ms", str(latency_ms)]
+    if time_scale is not None:
+        argv += ["--time-scale", str(time_scale)]
+    if round_bytes is not None:
+        argv += ["--round-bytes", str(int(round_bytes))]
+    if link_speed is not None:
+        argv += ["--link-speed", str(link_speed)]
     if tls_dir:
         argv += ["--tls-dir", str(tls_dir)]
     if log_level:

@@ -9,7 +9,7 @@ sessions cross-link through remote_replication_session_id / _name.
 
 from k2sim.errors import bad_request
 from k2sim.resource import Resource
-from k2sim.storage import VolumeGroups, Volumes, now, session_of, volumes_of
+from k2sim.storage import VolumeGroups, Volumes, session_of, volumes_of
 from k2sim.transitions import FAILED_OVER, IDLE, IN_SYNC, SOURCE, SUSPENDED, TARGET
 from k2sim.transitions import check_transition, land, mirror_of, set_state
 from k2sim.schema import ANY, BOOL, INT, REF, STR, Field, ref, ref_id
@@ -53,6 +53,11 @@ class Sessions(Resource):
         "suspend_reason": Field(STR),
         "suspend_reason_code": Field(STR),
         "target_exposure": Field(STR),
+    }
+    # Worked out from the replication round in flight when read (k2sim.rounds).
+    computed = {
+        "current_snapshot_progress": lambda ctx, s: ctx.sim.replication.progress(s),
+        "estimated_remaining_time": lambda ctx, s: ctx.sim.replication.remaining(s),
     }
     write_only = {
         "replication_peer_volume_group_name": Field(STR),
@@ -161,9 +166,11 @@ class Sessions(Resource):
                 record[key] = values[key]
         if "rpo" in values:
             _set_target_rpo(arr, record)
+            sim.replication.rpo_changed(arr, record)
             if reachable:
                 mirror["rpo"] = values["rpo"]
                 _set_target_rpo(peer, mirror)
+                sim.replication.rpo_changed(peer, mirror)
         if start:
             record["_pending"] = requested
             options = {"restored_snapshot": values.get("restored_snapshot")}
@@ -189,8 +196,11 @@ class Sessions(Resource):
         for snap in store.where(SNAPSHOTS, replication_session=my_ref):
             snap["replication_session"] = None
         store.remove(PEER_VOLUME_GROUPS, ref_id(record["replication_peer_volume_group"]))
-        store.remove(RPO_HISTORY, ref_id(record["replication_rpo_history"]))
+        for history_id in record["_history"]:
+            store.remove(RPO_HISTORY, history_id)
+        sim.replication.forget(arr, record)
         store.remove(SESSIONS, record["id"])
+        sim.replication.rerate_all()  # a round towards this session can no longer arrive
 
 
 # ---- rules ------------------------------------------------------------------------------------
@@ -239,8 +249,6 @@ def _insert_session(arr, name, role, vg, peer_rec, retention, external, rpo, exp
         "primary": role == SOURCE,
         "common_snapshots_count": 0,
         "current_snapshot": None,
-        "current_snapshot_progress": 0,
-        "estimated_remaining_time": None,
         "next_snapshot": None,
         "latest_replicated_snapshot": None,
         "local_volume_group": ref(VOLUME_GROUPS, vg["id"]),
@@ -257,23 +265,18 @@ def _insert_session(arr, name, role, vg, peer_rec, retention, external, rpo, exp
         "_pending": None,
         "_link_missed": False,
         "_generation": 0,
+        # Replication rounds (k2sim.rounds): the schedule and the round in flight (None while the
+        # session does not replicate), transfers stalled by the control API, the progress shown
+        # when no round runs, this session's rpo_history records and scheduled-round snapshots on
+        # this array (oldest first).
+        "_repl": None,
+        "_stalled": False,
+        "_progress": 0,
+        "_history": [],
+        "_round_snaps": [],
     }
     set_state(s, IDLE)
     arr.store.insert(SESSIONS, s, obj_id)
-    history = arr.store.insert(
-        RPO_HISTORY,
-        {
-            "session": ref(SESSIONS, s["id"]),
-            "role": role,
-            "target_rpo": rpo,
-            "generation_number": 0,
-            "round_start": now(),
-            "round_end": 0,
-            "bytes_transmitted_logical": 0,
-            "bytes_transmitted_physical": 0,
-        },
-    )
-    s["replication_rpo_history"] = ref(RPO_HISTORY, history["id"])
     return s
 
 
@@ -298,8 +301,9 @@ def _insert_peer_volume_group(arr, session, name, local_vg, remote_vg, peer_rec,
 
 
 def _set_target_rpo(arr, s):
+    """A round in flight is judged against the new rpo (finished rounds keep theirs)."""
     history = arr.store.resolve(s["replication_rpo_history"])
-    if history is not None:
+    if history is not None and history["round_end"] == 0:
         history["target_rpo"] = s["rpo"]
 
 
@@ -384,6 +388,7 @@ def seed_state(sim, arr, s, state):
     if state not in (IDLE, IN_SYNC, SUSPENDED):
         raise bad_request("a seeded session may start idle, in_sync or suspended, not %r" % state)
     set_state(s, state)
-    mirror = mirror_of(sim, arr, s)[1]
+    peer, mirror = mirror_of(sim, arr, s)
     if mirror is not None:
         set_state(mirror, state)
+    sim.replication.refresh(arr, s)

@@ -1,7 +1,5 @@
 """Volume groups, volumes and retention policies (sizes and quotas in KiB, as the API counts them)."""
 
-import time
-
 from k2sim.errors import bad_request
 from k2sim.resource import Resource
 from k2sim.schema import BOOL, INT, REF, STR, Field, ref
@@ -10,8 +8,9 @@ from k2sim.schema import (  # resource paths
 )
 
 
-def now():
-    return int(time.time())
+def now(sim):
+    """The array clock, in whole epoch seconds (as the API shows times)."""
+    return int(sim.scheduler.now())
 
 
 def volumes_of(store, vg):
@@ -96,7 +95,7 @@ class VolumeGroups(Resource):
             "is_default": False,
             "capacity_policy": None,
             "capacity_state": "ok",
-            "creation_time": now(),
+            "creation_time": now(sim),
             "last_restored_from": None,
             "last_restored_time": None,
             "last_snapshot_creation_time": None,
@@ -157,7 +156,7 @@ class Volumes(Resource):
         return {
             "description": "",
             "read_only": False,
-            "creation_time": now(),
+            "creation_time": now(sim),
             "logical_capacity": 0,
             "replication_peer_volume": None,
         }

@@ -102,6 +102,7 @@ def land(sim, arr, sid, requested, options):
         action = ("reverse",)
     else:  # failed_over -> idle on the target
         action = ("state", IDLE, None)
+    sim.replication.refresh(arr, s)
     # The mirror update is due from now on: it reaches the peer even if this session is deleted
     # before it is delivered (a source stopped and deleted at once still leaves its target idle).
     peer, mirror = mirror_of(sim, arr, s)
@@ -120,7 +121,7 @@ def _mirror(sim, arr, sid, action, link):
     if s is not None and mirror_of(sim, arr, s)[1] is not mirror:
         return
     if arr.down is not None or peer.down is not None:
-        deliver_failed(peer, mirror)
+        deliver_failed(sim, peer, mirror)
         return
     if action[0] == "reverse":
         mirror["current_role"], mirror["primary"] = TARGET, False
@@ -128,23 +129,25 @@ def _mirror(sim, arr, sid, action, link):
     elif not (mirror["current_role"] == TARGET and mirror["state"] == FAILED_OVER and link[2] == SOURCE):
         # A source's change never undoes its target's failover (it can only happen across a link loss).
         set_state(mirror, action[1], action[2])
+    sim.replication.refresh(peer, mirror)
 
 
-def deliver_failed(dest_arr, dest_session):
+def deliver_failed(sim, dest_arr, dest_session):
     if dest_arr.down is not None:
         dest_session["_link_missed"] = True
     else:
-        link_down(dest_session)
+        link_down(sim, dest_arr, dest_session)
 
 
-def link_down(s):
+def link_down(sim, arr, s):
     if s["state"] in (IN_SYNC, SUSPENDED):
         set_state(s, SUSPENDED, REASON_LINK)
+        sim.replication.refresh(arr, s)
 
 
-def array_came_up(arr):
+def array_came_up(sim, arr):
     """Sessions on ``arr`` that missed a mirror update while it was down now show the link loss."""
     for s in arr.store.all(SESSIONS):
         if s["_link_missed"]:
             s["_link_missed"] = False
-            link_down(s)
+            link_down(sim, arr, s)

@@ -12,13 +12,21 @@ def test_info_matches_the_start_line(sim):
     assert info["pid"] == sim.pid
 
 
+STARTED = {"transition_delay": DELAY, "latency_ms": 0.0, "manual_clock": False, "time_scale": 1.0,
+           "round_bytes": 32 * 1024 * 1024, "link_speed": 1024.0 ** 3, "link_slowdown": 1.0}
+
+
 def test_settings_change_at_run_time_and_reset_restores_them(sim):
-    assert sim.config() == {"transition_delay": DELAY, "latency_ms": 0.0, "manual_clock": False}
+    assert sim.config() == STARTED
     assert sim.set_delay(1.5)["transition_delay"] == 1.5
     assert sim.set_latency(5)["latency_ms"] == 5.0
     assert sim.manual_clock()["manual_clock"] is True
+    assert sim.set_time_scale(60)["time_scale"] == 60.0
+    assert sim.set_round_bytes(1000)["round_bytes"] == 1000
+    assert sim.set_link_speed(10)["link_speed"] == 10.0
+    assert sim.slow_link(4)["link_slowdown"] == 4.0
     sim.reset()
-    assert sim.config() == {"transition_delay": DELAY, "latency_ms": 0.0, "manual_clock": False}
+    assert sim.config() == STARTED
 
 
 def test_latency_is_added_to_api_requests(sim, a):

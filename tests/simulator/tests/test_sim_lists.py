@@ -2,7 +2,7 @@
 the 400s for unknown fields, modifiers and numeric modifiers on strings."""
 
 import pytest
-from k2sim_testlib import create_pair
+from k2sim_testlib import create_pair, transition, wait_for
 
 
 def make_snapshots(client, count):
@@ -183,9 +183,6 @@ def test_fields_worked_out_on_read_filter_sort_and_page_as_shown(sim, a, b, api)
             pages = [a.ok("GET", "/volume_groups", params=dict(params, __offset=i))["hits"] for i in range(3)]
             assert [page[0]["name"] for page in pages] == expected, (field, order)
     assert names_for(a, "/volume_groups", replication_session=src["id"]) == ["vg_sql_prod"]
-    assert names_for(a, "/volume_groups", **{"replication_rpo_history.ref": src["replication_rpo_history"]["ref"]}) == [
-        "vg_sql_prod"
-    ]
     assert names_for(a, "/volume_groups", replication_peer_volume_group__prefix="/") == ["vg_sql_prod"]
     assert names_for(a, is_dedup="false") == ["web_content_01"]
     assert names_for(a, "/retention_policies", snapshots_usage_count=1) == ["Best_Effort_Retention"]
@@ -197,3 +194,8 @@ def test_fields_worked_out_on_read_filter_sort_and_page_as_shown(sim, a, b, api)
         sim.up("k2-b")
     assert a.ok("GET", "/system/state", params={"current_user_role": "admin"})["total"] == 1
     assert api("k2-a", "monitor").ok("GET", "/system/state", params={"current_user_role": "admin"})["total"] == 0
+    # A session's rpo_history record exists from its first replication round on.
+    assert names_for(a, "/volume_groups", replication_rpo_history__prefix="/") == []
+    transition(a, src["id"], "in_sync")
+    history = wait_for(lambda: a.ok("GET", "/replication/sessions/%d" % src["id"])["replication_rpo_history"])
+    assert names_for(a, "/volume_groups", **{"replication_rpo_history.ref": history["ref"]}) == ["vg_sql_prod"]

@@ -62,7 +62,8 @@ def test_create_makes_the_target_session_and_peer_groups(a, b):
     pvg_b = b.ok("GET", tgt["replication_peer_volume_group"]["ref"])
     assert (pvg_b["remote_volume_group_id"], pvg_b["fullname"]) == (5101, "d501_vg_oracle_prod")
     assert b.ok("GET", tgt["replication_peer_k2array"]["ref"])["name"] == "k2-a"
-    assert a.ok("GET", src["replication_rpo_history"]["ref"])["session"] == {"ref": url(src["id"])}
+    # rpo_history records come with replication rounds (tests/simulator/tests/test_sim_rounds.py).
+    assert src["replication_rpo_history"] is None and tgt["replication_rpo_history"] is None
     policy = a.one("/retention_policies", name="Replication_Retention")  # the default when omitted
     assert (
         src["retention_policy"] == src["external_retention_policy"] == {"ref": "/retention_policies/%d" % policy["id"]}
@@ -319,6 +320,8 @@ def test_delete_removes_the_session_and_its_peer_objects_on_this_array_only(sim,
 # ---- other writable fields --------------------------------------------------------------------
 def test_patch_rpo_name_exposure_and_policies(sim, a, b):
     src, tgt = create_pair(a, b)
+    sim.stall("k2-a", src["id"])  # its first replication round stays in flight
+    transition(a, src["id"], "in_sync")
     a.ok("POST", "/retention_policies", {"name": "CDP", "num_snapshots": "10", "weeks": 0, "days": 1, "hours": 0})
     cdp = a.one("/retention_policies", name="CDP")
     updated = a.ok(
@@ -335,7 +338,7 @@ def test_patch_rpo_name_exposure_and_policies(sim, a, b):
     assert updated["retention_policy"] == {"ref": "/retention_policies/%d" % cdp["id"]}
     target = b.ok("GET", url(tgt["id"]))
     assert (target["rpo"], target["remote_replication_session_name"]) == (900, "renamed")
-    assert a.ok("GET", updated["replication_rpo_history"]["ref"])["target_rpo"] == 900
+    assert a.ok("GET", updated["replication_rpo_history"]["ref"])["target_rpo"] == 900  # the round in flight
     assert a.ok("PATCH", url(src["id"]), {"name": "renamed", "rpo": 60})["rpo"] == 60  # same name: no rename
 
 
@@ -450,23 +453,27 @@ def test_replication_snapshot(sim, a, b):
     body = {"replication_session": {"ref": url(s)}, "is_application_consistent": "False"}
     response = a.post("/snapshots", body)
     assert response.status_code == 400 and "must be in_sync" in response.json()["error_msg"]
-    transition(a, s, "in_sync")
     sim.manual_clock(True)
+    a.ok("PATCH", url(s), {"state": "in_sync"})
+    sim.advance()  # the transition, its mirror, and the initial round (generation 1) reaching k2-b
+    assert a.ok("GET", url(s))["common_snapshots_count"] == 1
     snap = a.ok("POST", "/snapshots", body)
-    assert snap["source"] == {"ref": "/volume_groups/5101"} and snap["generation_number"] == 1
-    assert a.ok("GET", url(s))["current_snapshot"] == snap["name"]
+    assert snap["source"] == {"ref": "/volume_groups/5101"} and snap["generation_number"] == 2
+    assert snap["triggered_by"] == "api" and snap["is_exist_on_peer"] is False
+    assert a.ok("GET", url(s))["current_snapshot"] == snap["name"]  # no round was running: it travels at once
     sim.advance()
     source, target = a.ok("GET", url(s)), b.ok("GET", url(t))
     assert source["latest_replicated_snapshot"] == {"ref": "/snapshots/%d" % snap["id"]}
-    assert (source["common_snapshots_count"], target["common_snapshots_count"]) == (1, 1)
+    assert (source["common_snapshots_count"], target["common_snapshots_count"]) == (2, 2)
     assert (source["current_snapshot"], source["current_snapshot_progress"]) == (None, 100)
     assert a.ok("GET", "/snapshots/%d" % snap["id"])["is_exist_on_peer"] is True
     copy = b.ok("GET", target["latest_replicated_snapshot"]["ref"])
     assert (copy["is_originating_from_peer"], copy["triggered_by"], copy["generation_number"]) == (
         True,
         "Replication_API",
-        1,
+        2,
     )
-    assert a.ok("GET", source["replication_rpo_history"]["ref"])["generation_number"] == 1
+    assert copy["creation_time"] == snap["creation_time"]
+    assert a.ok("GET", source["replication_rpo_history"]["ref"])["generation_number"] == 2
     response = b.post("/snapshots", {"replication_session": {"ref": url(t)}})
     assert response.status_code == 400 and "target" in response.json()["error_msg"]

@@ -8,10 +8,12 @@ import requests
 import responses
 
 from ansible_collections.kaminario.k2.plugins.module_utils import errors
+from ansible_collections.kaminario.k2.plugins.module_utils.api import K2Api
 from ansible_collections.kaminario.k2.plugins.module_utils.transport import (
     BUSY_CODES,
     K2Transport,
     parse_host,
+    parse_http_date,
 )
 from ansible_collections.kaminario.k2.tests.unit.helpers import (
     BASE_URL,
@@ -395,3 +397,37 @@ def test_close_and_context_manager():
     with transport() as t:
         session = t._session
     assert session.adapters  # closing keeps requests' adapters mapping; nothing more to check
+
+
+# --- the array's clock ----------------------------------------------------------------------------
+
+def test_the_date_of_the_last_answer_is_kept_for_the_array_clock():
+    with ExpectedCalls() as calls:
+        calls.add("GET", PATH, json={"hits": [], "total": 0}, headers={"Date": "Tue, 01 Dec 2026 10:00:00 GMT"})
+        calls.add("GET", PATH)  # no Date: the last one known stays
+        calls.add("GET", PATH, status=404, json={"error_msg": "gone"}, headers={"Date": "Tue, 01 Dec 2026 10:00:07 GMT"})
+        t = transport()
+        api = K2Api(t)
+        assert t.last_date is None and api.last_date is None
+        t.request("GET", PATH)
+        assert t.last_date == api.last_date == 1796119200.0
+        t.request("GET", PATH)
+        assert t.last_date == 1796119200.0
+        with pytest.raises(errors.K2NotFound):
+            t.request("GET", PATH)
+        assert api.last_date == 1796119207.0  # an error answer tells the time too
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("Tue, 01 Dec 2026 10:00:00 GMT", 1796119200.0),
+    ("Tue, 01 Dec 2026 12:00:00 +0200", 1796119200.0),
+    ("Tue, 01 Dec 2026 10:00:00 -0000", 1796119200.0),   # no zone: UTC
+    ("Tue, 01 Dec 2026 10:00:00", 1796119200.0),
+    ("", None), (None, None), ("yesterday", None), ("Tue, 01 Foo 2026 10:00:00 GMT", None), (17, None),
+])
+def test_parse_http_date(value, expected):
+    assert parse_http_date(value) == expected
+
+
+def test_an_api_over_a_transport_without_a_clock():
+    assert K2Api(object()).last_date is None
