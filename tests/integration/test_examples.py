@@ -236,34 +236,52 @@ def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
             "roles": [{"role": "kaminario.k2.drift_report"}], "post_tasks": compute + write}
     variables = {"k2_topology": example_topology(), "drift_report_dir": str(tmp_path / "reports")}
     result = run_plays(k2sim, [play], tmp_path, variables)
-    report = facts(result, compute[0]["name"], "k2-a")["report"]
+    report = facts(result, compute[1]["name"], "k2-a")["report"]
     with open(tmp_path / "reports" / "drift_report.json", encoding="utf-8") as handle:
         written = json.load(handle)
     assert [(p["name"], p["status"]) for p in report["pairs"]] == [(p["name"], p["status"]) for p in written["pairs"]]
     assert [(p["name"], p["status"]) for p in report["pairs"]] == [
         ("oracle_prod", "in_sync"), ("sql_prod", "failed_over"), ("reports_dr", "in_sync")]
     assert "playbooks/failback.yml" in report["pairs"][1]["fix"]
-    assert report["summary"]["unread"] == 0 and result.status(compute[1]["name"]) == "skipped"
+    assert report["summary"]["unread"] == 0 and result.status(compute[2]["name"]) == "skipped"
     text = markdown.read_text()
     assert "### sql\\_prod: failed_over" in text and "Fix: run playbooks\\/failback\\.yml" in text
     for pair in example_topology()["pairs"]:
         assert pair["name"].replace("_", "\\_") in text
 
 
+class TaggedLoader(yaml.SafeLoader):
+    """Reads an exported declaration whose values from the arrays are tagged !unsafe, as plain values."""
+
+
+TaggedLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_scalar(node))
+
+
 def test_topology_export_example_builds_what_the_playbook_writes(k2sim, tmp_path):
+    """After playbooks/export_topology.yml (its reads, under the names the examples use): the
+    declaration topology_export builds is the one the playbook wrote; topology_export_document (where
+    the checkout has it) writes the same declaration."""
     converge_example(k2sim, str(tmp_path / "converge"))
     path = tmp_path / "k2_topology.yml"
-    keep = glue("Keep the readings under the example's name",
-                **{"ansible.builtin.set_fact": {"export_read": "{{ export_topology_read }}"}})
+    keep = glue("Keep the readings under the examples' names", **{"ansible.builtin.set_fact": {
+        "export_read": "{{ export_topology_read | default(none) }}",
+        "export_sessions": "{{ export_topology_sessions }}", "export_peers": "{{ export_topology_peers }}"}})
     example = filter_example("topology_export")
+    # (The filter topology_export_document comes with the export that writes values tagged !unsafe.)
+    has_document = os.path.exists(os.path.join(FILTERS, "topology_export_document.yml"))
+    document = filter_example("topology_export_document") if has_document else []
     result = run_plays(k2sim, [os.path.join(REPO_ROOT, "playbooks", "export_topology.yml"),
-                               arrays_play("export", [keep] + example)], tmp_path, {"export_topology_path": str(path)})
+                               arrays_play("export", [keep] + example + document)], tmp_path,
+                       {"export_topology_path": str(path)})
     exported = facts(result, example[0]["name"], "k2-a")["exported"]
     with open(path, encoding="utf-8") as handle:
-        written = yaml.safe_load(handle)
+        written = yaml.load(handle, Loader=TaggedLoader)
     assert exported["k2_topology"] == written["k2_topology"]
     assert sorted(p["name"] for p in exported["k2_topology"]["pairs"]) == \
         sorted(p["name"] for p in example_topology()["pairs"])
+    if document:
+        with open(tmp_path / "run" / "k2_topology.yml", encoding="utf-8") as handle:
+            assert yaml.load(handle, Loader=TaggedLoader)["k2_topology"] == written["k2_topology"]
 
 
 def test_every_filter_has_its_documentation_and_no_other():
