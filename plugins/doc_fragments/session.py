@@ -63,12 +63,16 @@ options:
     description:
       - The peer array the session replicates to, as a name, an id or a ref such as
         C(/replication/peer_k2arrays/1).
+      - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+        starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
       - Needed to create the session. Fixed at creation.
     type: str
     aliases: [peer_array]
   local_volume_group:
     description:
       - The local volume group to replicate, as a name, an id or a ref such as C(/volume_groups/5).
+      - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+        starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
       - Needed to create the session. Fixed at creation.
     type: str
     aliases: [volume_group]
@@ -80,11 +84,15 @@ options:
   retention_policy:
     description:
       - The local retention policy, as a name, an id or a ref such as C(/retention_policies/5).
+      - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+        starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
       - When a new session is created without it, the array uses its default policy.
     type: str
   external_retention_policy:
     description:
       - The retention policy of the replicated snapshots on the peer array, as a name, an id or a ref.
+      - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+        starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
       - When a new session is created without it, the array uses its default policy.
     type: str
   target_exposure:
@@ -200,12 +208,16 @@ options:
         description:
           - The peer array the session replicates to, as a name, an id or a ref such as
             C(/replication/peer_k2arrays/1).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - Needed to create the session. Fixed at creation.
         type: str
         aliases: [peer_array]
       local_volume_group:
         description:
           - The local volume group to replicate, as a name, an id or a ref such as C(/volume_groups/5).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - Needed to create the session. Fixed at creation.
         type: str
         aliases: [volume_group]
@@ -217,11 +229,15 @@ options:
       retention_policy:
         description:
           - The local retention policy, as a name, an id or a ref such as C(/retention_policies/5).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - When a new session is created without it, the array uses its default policy.
         type: str
       external_retention_policy:
         description:
           - The retention policy of the replicated snapshots on the peer array, as a name, an id or a ref.
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - When a new session is created without it, the array uses its default policy.
         type: str
       target_exposure:
@@ -302,12 +318,16 @@ options:
         description:
           - The peer array the session replicates to, as a name, an id or a ref such as
             C(/replication/peer_k2arrays/1).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - Needed to create the session. Fixed at creation.
         type: str
         aliases: [peer_array]
       local_volume_group:
         description:
           - The local volume group to replicate, as a name, an id or a ref such as C(/volume_groups/5).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - Needed to create the session. Fixed at creation.
         type: str
         aliases: [volume_group]
@@ -319,11 +339,15 @@ options:
       retention_policy:
         description:
           - The local retention policy, as a name, an id or a ref such as C(/retention_policies/5).
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - When a new session is created without it, the array uses its default policy.
         type: str
       external_retention_policy:
         description:
           - The retention policy of the replicated snapshots on the peer array, as a name, an id or a ref.
+          - "A name is taken literally (spaces included); one that reads as an id or a ref (all digits, or
+            starting with C(/)) is written with C(name:) before it: C(name:5102) is the object named 5102."
           - When a new session is created without it, the array uses its default policy.
         type: str
       target_exposure:

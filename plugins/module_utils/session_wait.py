@@ -110,11 +110,14 @@ def describe(wanted):
     return "%s: %s" % (wanted["name"], ", ".join(parts))
 
 
+def _shows(found):
+    if found is None:
+        return "nothing: it does not exist"
+    return ", ".join("%s %s" % (k, ref_string(v) if isinstance(v, dict) else v) for k, v in found.items()) or "it exists"
+
+
 def timeout_message(left, timeout):
-    named = "; ".join("%s (it shows %s)" % (describe(w), "nothing: it does not exist" if w["found"] is None else
-                                           ", ".join("%s %s" % (k, ref_string(v) if isinstance(v, dict) else v)
-                                                     for k, v in w["found"].items()) or "it exists")
-                      for w in left[:NAMED_IN_MESSAGE])
+    named = "; ".join("%s (it shows %s)" % (describe(w), _shows(w["found"])) for w in left[:NAMED_IN_MESSAGE])
     more = " (and %d more)" % (len(left) - NAMED_IN_MESSAGE) if len(left) > NAMED_IN_MESSAGE else ""
     return "after %s s, %d session(s) did not show what was waited for: %s%s" % (timeout, len(left), named, more)
 

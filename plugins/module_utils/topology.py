@@ -105,6 +105,8 @@ def report(jobs, diff, all_sessions=False):
         return result, None
     named = "; ".join("%s (%s): %s" % (e["name"], e["status"], e["msg"]) for e in bad[:NAMED_IN_MESSAGE])
     more = " (and %d more)" % (len(bad) - NAMED_IN_MESSAGE) if len(bad) > NAMED_IN_MESSAGE else ""
-    message = "%d of %d sessions were not converged (%d failed, %d reversed), the others were: %s%s" % (
-        len(bad), len(entries), summary[FAILED], summary[REVERSED], named, more)
+    others = len(entries) - len(bad)
+    message = "%d of %d sessions were not converged (%d failed, %d reversed): %s%s%s" % (
+        len(bad), len(entries), summary[FAILED], summary[REVERSED], named, more,
+        "; the other %d were" % others if others else "")
     return result, message

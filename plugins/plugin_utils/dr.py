@@ -62,6 +62,7 @@ NEXT = {
     NOT_FAILED_OVER: "nothing: the pair is not failed over",
 }
 
+
 class DrError(ValueError):
     """The selection is unusable; the message names the variable."""
 

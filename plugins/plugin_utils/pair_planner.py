@@ -56,7 +56,7 @@ FAILED_OVER_STATE, IDLE = "failed_over", "idle"
 CONVERGE, FOLLOW, REMOVE_TARGETS, REMOVE_SOURCES = "converge", "follow", "remove_targets", "remove_sources"
 STAGES = (CONVERGE, FOLLOW, REMOVE_TARGETS, REMOVE_SOURCES)
 # What a pair comes to in an apply.
-DONE, FAILED, REFUSED_OUTCOME, SKIPPED = "done", "failed", "refused", "skipped"
+DONE, FAILED, REFUSED_OUTCOME = "done", "failed", "refused"
 
 NOT_IN_RUN = "not in this run (the play was limited or sliced, or the host failed before the reads)"
 FIX_FAILBACK = "run playbooks/failback.yml for this pair (it continues from where the pair is)"
@@ -325,8 +325,8 @@ def _present(pair, arrays):
             reason = "fixed at creation: %s" % ", ".join(f["field"] for f in fixed)
             fix = "declare the values the pair was created with, or remove the pair (state: absent) and declare it again"
         else:
-            reason = "a converge would be %s: %s" % ("refused" if entry.get("refused") else "failed by the array",
-                                                   _first_sentence(entry.get("msg")))
+            how = "refused" if entry.get("refused") else "failed by the array"
+            reason = "a converge would be %s: %s" % (how, _first_sentence(entry.get("msg")))
             fix = "correct the declaration (the message names the option) and run again"
         return finding.set(BLOCKED, reason, fix, entry.get("msg"))
     finding.actions = converge_actions(source.name, entry)
@@ -616,7 +616,7 @@ def _step_result(step, result):
 
 def summary(run, check_mode=False):
     """The apply's report: per pair its status as planned and its outcome (done, failed with the
-    message, refused with the cause and fix, skipped because refused and allow_partial), the counts,
+    message, refused with the cause and fix), the counts,
     and the lines to print (pairs not in sync only, then the prune). `failed` lists every pair the
     run did not bring to its declaration."""
     pairs = []
@@ -637,13 +637,13 @@ def summary(run, check_mode=False):
         " (applying the others was allowed)" if run["refused"] and not run["stop"] else "")]
     for p in pairs:
         if p["outcome"] == REFUSED_OUTCOME:
-            lines.append("refused: %s (%s -> %s): %s: %s" % (p["name"], p["source"], p["target"], p["status"],
-                                                          p["summary"]))
+            lines.append("refused: %s (%s -> %s): %s: %s" % (
+                p["name"], p["source"], p["target"], p["status"], p["summary"]))
         elif p["outcome"] == FAILED:
             lines.append("failed: %s (%s -> %s): %s" % (p["name"], p["source"], p["target"], p["message"]))
         elif p["status"] != IN_SYNC:
-            lines.append("%s: %s (%s -> %s): %s" % ("would change" if check_mode else "changed", p["name"], p["source"],
-                                                     p["target"], p["summary"]))
+            lines.append("%s: %s (%s -> %s): %s" % (
+                "would change" if check_mode else "changed", p["name"], p["source"], p["target"], p["summary"]))
     for pruned in run["prune"]:
         step = next((s for s in run["steps"] if s["pair"] is None and s["array"] == pruned["array"]
                      and s["payload"]["name"] == pruned["name"]), None)

@@ -259,17 +259,14 @@ TaggedLoader.add_constructor("!unsafe", lambda loader, node: loader.construct_sc
 
 def test_topology_export_example_builds_what_the_playbook_writes(k2sim, tmp_path):
     """After playbooks/export_topology.yml (its reads, under the names the examples use): the
-    declaration topology_export builds is the one the playbook wrote; topology_export_document (where
-    the checkout has it) writes the same declaration."""
+    declaration topology_export builds is the one the playbook wrote; topology_export_document writes
+    the same declaration."""
     converge_example(k2sim, str(tmp_path / "converge"))
     path = tmp_path / "k2_topology.yml"
     keep = glue("Keep the readings under the examples' names", **{"ansible.builtin.set_fact": {
-        "export_read": "{{ export_topology_read | default(none) }}",
         "export_sessions": "{{ export_topology_sessions }}", "export_peers": "{{ export_topology_peers }}"}})
     example = filter_example("topology_export")
-    # (The filter topology_export_document comes with the export that writes values tagged !unsafe.)
-    has_document = os.path.exists(os.path.join(FILTERS, "topology_export_document.yml"))
-    document = filter_example("topology_export_document") if has_document else []
+    document = filter_example("topology_export_document")
     result = run_plays(k2sim, [os.path.join(REPO_ROOT, "playbooks", "export_topology.yml"),
                                arrays_play("export", [keep] + example + document)], tmp_path,
                        {"export_topology_path": str(path)})
@@ -279,9 +276,8 @@ def test_topology_export_example_builds_what_the_playbook_writes(k2sim, tmp_path
     assert exported["k2_topology"] == written["k2_topology"]
     assert sorted(p["name"] for p in exported["k2_topology"]["pairs"]) == \
         sorted(p["name"] for p in example_topology()["pairs"])
-    if document:
-        with open(tmp_path / "run" / "k2_topology.yml", encoding="utf-8") as handle:
-            assert yaml.load(handle, Loader=TaggedLoader)["k2_topology"] == written["k2_topology"]
+    with open(tmp_path / "run" / "k2_topology.yml", encoding="utf-8") as handle:
+        assert yaml.load(handle, Loader=TaggedLoader)["k2_topology"] == written["k2_topology"]
 
 
 def test_every_filter_has_its_documentation_and_no_other():

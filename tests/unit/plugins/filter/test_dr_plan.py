@@ -113,8 +113,8 @@ def test_the_failover_plan_fails_over_what_can_and_says_why_not_for_the_others()
 
 @pytest.mark.parametrize("target, restored, status, words", [
     (None, "latest", "refused", ["the target half remote_ora does not exist on k2-b"]),
-    (session("remote_ora"), "latest", "refused", ["no snapshot has replicated to k2-b yet",
-                                                 "k2_failover_restored_snapshot=none"]),
+    (session("remote_ora"), "latest", "refused",
+     ["no snapshot has replicated to k2-b yet", "k2_failover_restored_snapshot=none"]),
     (session("remote_ora"), "none", "planned", []),
     (session("remote_ora", state="failed_over"), "latest", "already_failed_over", []),
     (session("remote_ora", role="source"), "latest", "reversed", ["already failed over and reversed"]),

@@ -130,8 +130,9 @@ def test_an_unknown_name_fails_only_the_sessions_that_use_it():
     assert (s2["status"], s2["refused"]) == ("failed", True)
     assert s2["msg"] == "local_volume_group: no volume_groups object is named 'vg-typo'"
     assert by_name(result)["s1"]["status"] == "ok"
-    assert result["msg"] == ("1 of 2 sessions were not converged (1 failed, 0 reversed), the others were: "
-                             "s2 (failed): local_volume_group: no volume_groups object is named 'vg-typo'")
+    assert result["msg"] == ("1 of 2 sessions were not converged (1 failed, 0 reversed): "
+                             "s2 (failed): local_volume_group: no volume_groups object is named 'vg-typo'; "
+                             "the other 1 were")
 
 
 # ---- writing and polling ----------------------------------------------------------------------
@@ -186,8 +187,9 @@ def test_one_bad_session_fails_alone_and_the_others_converge():
     assert s2["refused"] is True and s2["actions"] == []
     assert s2["msg"].startswith("local_volume_group of replication session 's2' is /volume_groups/99, not "
                                 "/volume_groups/2, and cannot be changed")
-    assert result["msg"].startswith("1 of 3 sessions were not converged (1 failed, 0 reversed), the others were: "
+    assert result["msg"].startswith("1 of 3 sessions were not converged (1 failed, 0 reversed): "
                                     "s2 (failed): local_volume_group of replication session 's2'")
+    assert result["msg"].endswith("; the other 2 were")
     assert result["changed"] is True
 
 

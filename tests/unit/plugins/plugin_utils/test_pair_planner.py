@@ -77,8 +77,8 @@ def test_a_healthy_pair_is_in_sync_with_nothing_to_do():
 
 
 def test_a_missing_pair_is_created_then_its_target_half_waited_for():
-    plan = planner.plan(topology(pair("new")), reads(a_entries=[entry("new", "changed", create("new"),
-                                                                     session=src("new"))]), ARRAYS)
+    created = entry("new", "changed", create("new"), session=src("new"))
+    plan = planner.plan(topology(pair("new")), reads(a_entries=[created]), ARRAYS)
     found = by_name(plan)["new"]
     assert (found["status"], found["reason"]) == ("missing", "no session new on k2-a")
     assert [a["text"] for a in found["actions"]] == ["on k2-a: create new (rpo)",
@@ -93,8 +93,8 @@ def test_a_missing_pair_is_created_then_its_target_half_waited_for():
 
 def test_a_drifted_source_names_fields_by_name_and_waits_for_the_new_state_on_the_target():
     update = [{"name": "update", "method": "PATCH", "body": {"rpo": 300, "retention_policy": {"ref": "/x/6"}}}]
-    diff = {"before": {"name": "d", "rpo": 900, "retention_policy": "A"}, "after": {"name": "d", "rpo": 300,
-                                                                                   "retention_policy": "B"}}
+    diff = {"before": {"name": "d", "rpo": 900, "retention_policy": "A"},
+            "after": {"name": "d", "rpo": 300, "retention_policy": "B"}}
     plan = planner.plan(topology(pair("d")), reads([src("d", rpo=900)], [tgt("remote_d", rpo=900)],
                                                    [entry("d", "changed", update, session=src("d"), diff=diff)]), ARRAYS)
     found = by_name(plan)["d"]
@@ -354,8 +354,8 @@ def test_prune_never_removes_a_session_a_pair_names_on_either_side_in_any_case()
     decl = topology(pair("p1"), pair("p2", source="k2-b", target="k2-a", target_session="P-copy"),
                     pair("gone", state="absent"))
     pruned = [entry(n, "pruned", [{"name": "delete"}], session=src(n)) for n in ("p-copy", "p1", "p-old")]
-    b_pruned = [entry("p-x", "pruned", [{"name": "delete"}], session=src("p-x", state="suspended",
-                                                                           suspend_reason_code="peer_failed_over"))]
+    failed_over_peer = src("p-x", state="suspended", suspend_reason_code="peer_failed_over")
+    b_pruned = [entry("p-x", "pruned", [{"name": "delete"}], session=failed_over_peer)]
     b_pruned += [entry(n, "pruned", [{"name": "delete"}], session=src(n)) for n in ("remote_p1", "REMOTE_P1")]
     plan = planner.plan(decl, reads([src("p1"), tgt("P-copy")], [src("remote_p1"), src("p2")],
                                     [entry("p1")] + pruned, [entry("p2")] + b_pruned), ARRAYS, prune=True)
