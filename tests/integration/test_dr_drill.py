@@ -78,8 +78,8 @@ def test_dr_drill(k2sim, tmp_path):
     assert result.rc == 0, result
     during_failover = [e for e in journal(sim) if e[0] >= disaster]
     summary = result.task("Publish the summary")["ansible_stats"]["data"]["k2_failover"]
-    assert {p["pair"]: p["status"] for p in summary["pairs"]} == {"oracle_prod": "failed_over",
-                                                                 "sql_prod": "failed_over"}
+    assert {p["pair"]: p["status"] for p in summary["pairs"]} == {
+        "oracle_prod": "failed_over", "sql_prod": "failed_over"}
     on_b = sessions_on(sim, "k2-b")
     assert [on_b["remote_" + n]["state"] for n in FROM_A] == ["failed_over", "failed_over"]
     assert {t["host"] for t in result.tasks if t["action"].startswith("kaminario.")} == {"k2-b"}

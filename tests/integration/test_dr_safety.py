@@ -88,8 +88,8 @@ def test_the_dr_cycle_ends_where_it_started(k2sim, tmp_path):
     assert result.rc == 0, result
     summary = result.task("Publish the summary")["ansible_stats"]["data"]["k2_failover"]
     records = {p["pair"]: p for p in summary["pairs"]}
-    assert {n: r["status"] for n, r in records.items()} == {"ora": "failed_over", "sql": "failed_over",
-                                                           "web": "skipped"}
+    assert {n: r["status"] for n, r in records.items()} == {
+        "ora": "failed_over", "sql": "failed_over", "web": "skipped"}
     assert "the target half is idle: nothing replicates to it" in records["web"]["msg"]
     assert (summary["failed"], summary["refused"], summary["failed_pairs"]) == (0, 0, [])
     assert [(n, m, b["state"]) for n, m, b in writes_by_session(k2sim, "k2-b")] == [
@@ -139,7 +139,7 @@ def test_a_pair_with_no_replicated_snapshot_is_refused_saying_what_to_do(k2sim, 
     result = run(k2sim, tmp_path, FAILOVER, k2_topology=declaration, k2_failover_pairs="ora",
                  k2_failover_restored_snapshot="none")
     assert result.rc == 0, result
-    assert [(n, m, b) for n, m, b in writes_by_session(k2sim, "k2-b")] == [
+    assert writes_by_session(k2sim, "k2-b") == [
         ("remote_ora", "PATCH", {"state": "failed_over"})]
 
 

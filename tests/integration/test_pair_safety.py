@@ -67,16 +67,18 @@ def play(k2sim, tmp_path):
         runs.append(1)
         extra_vars["k2_topology"] = declaration
         return run_on_arrays(k2sim, playbook, check=check, extra_vars=extra_vars, inventory=arrays_inventory(k2sim),
-                            workdir=str(tmp_path / ("run%d" % len(runs))), extra_args=tuple(extra_args))
+                             workdir=str(tmp_path / ("run%d" % len(runs))), extra_args=tuple(extra_args))
     return run
 
 
 def drift_report(play, tmp_path, declaration, **extra_vars):
-    """Run the drift report (check mode); returns (result, the JSON report)."""
+    """Run the drift report (check mode); returns (result, the JSON report, the Markdown report)."""
     folder = tmp_path / ("reports%d" % len(os.listdir(tmp_path)))
     result = play(DRIFT, declaration, check=True, drift_report_dir=str(folder), **extra_vars)
     with open(folder / "drift_report.json", encoding="utf-8") as handle:
-        return result, json.load(handle)
+        found = json.load(handle)
+    with open(folder / "drift_report.md", encoding="utf-8") as handle:
+        return result, found, handle.read()
 
 
 def statuses(report):
@@ -118,7 +120,7 @@ def test_a_pair_failed_over_with_its_source_down_is_reported_failed_over_and_nev
     sim = failed_over_source_down
     # The drift report: failed over (declared in_sync, or with no replication_state), the failback as
     # the fix; never "drifted" with a resume to suggest.
-    result, report = drift_report(play, tmp_path, FAILED_OVER)
+    result, report, _text = drift_report(play, tmp_path, FAILED_OVER)
     assert result.rc == 0, result
     assert statuses(report) == {"ora": "failed_over", "sql": "failed_over", "web": "missing"}
     for name in ("ora", "sql"):
@@ -185,7 +187,6 @@ def test_prune_during_a_failback_stopped_after_its_reverse_never_deletes_what_a_
     assert "refused: ora (k2-a -> k2-b): reversed" in result.task(FAIL)["msg"]
 
 
-
 # ---- removing a pair ---------------------------------------------------------------------------
 
 
@@ -229,7 +230,7 @@ def test_a_removal_whose_target_delete_fails_keeps_the_source_half_and_a_rerun_f
     assert message.startswith("1 pair(s) not as declared: failed: sql (k2-a -> k2-b): on k2-b, remove targets: "), message
     # Stopped on the source, the target's delete refused: both halves are still there (idle), and
     # the source half was never deleted.
-    assert [(a, m, p, b) for a, m, p, b in writes(k2sim)] == [
+    assert writes(k2sim) == [
         ("k2-a", "PATCH", source, {"state": "suspended"}), ("k2-a", "PATCH", source, {"state": "idle"}),
         ("k2-b", "DELETE", target, None)]
     assert (sessions(k2sim, "k2-a")["sql"]["state"], sessions(k2sim, "k2-b")["remote_sql"]["state"]) == (
@@ -259,7 +260,6 @@ def test_two_pairs_with_one_name_are_refused_before_any_request(k2sim, play, sec
         assert result.rc != 0, result
         assert expected in result.stdout, result
         assert requests_to(k2sim) == {"k2-a": 0, "k2-b": 0}
-
 
 
 # ---- failback ------------------------------------------------------------------------------------
@@ -402,14 +402,12 @@ def test_a_missing_half_is_its_own_status_refused_with_the_recovery_which_works(
             api.transition("k2-a", name, "idle")
             api.delete(array, half)  # the target half (mm) or the source half (sm) deleted by hand
     k2sim.clear_journal()
-    result, report = drift_report(play, tmp_path, MISSING_HALVES)
+    result, report, text = drift_report(play, tmp_path, MISSING_HALVES)
     assert result.rc == 0, result
     assert statuses(report) == {"mm": "mirror_missing", "sm": "source_missing"}
     lines = result.task(REPORT + "Print the summary")["msg"]
     assert lines[1].startswith("mirror_missing: mm (k2-a -> k2-b): the target half remote_mm on k2-b is gone")
     assert lines[2].startswith("source_missing: sm (k2-a -> k2-b): the source half sm on k2-a is gone")
-    with open(tmp_path / "reports0" / "drift_report.md", encoding="utf-8") as handle:
-        text = handle.read()
     assert "| mm | k2\\-a \\-&gt; k2\\-b | mirror\\_missing |" in text
     assert "| sm | k2\\-a \\-&gt; k2\\-b | source\\_missing |" in text
     stats = result.task(REPORT + "Publish the summary")["ansible_stats"]["data"]["drift_report_summary"]
@@ -430,8 +428,8 @@ def test_a_missing_half_is_its_own_status_refused_with_the_recovery_which_works(
     absent = {"pairs": [dict(p, state="absent") for p in MISSING_HALVES["pairs"]]}
     result = play(TOPOLOGY, absent)
     assert result.rc == 0, result
-    assert sorted((a, m, p) for a, m, p, _b in writes(k2sim)) == [("k2-a", "DELETE", left[0]),
-                                                                   ("k2-b", "DELETE", left[1])]
+    assert sorted((a, m, p) for a, m, p, _b in writes(k2sim)) == [
+        ("k2-a", "DELETE", left[0]), ("k2-b", "DELETE", left[1])]
     assert sessions(k2sim, "k2-a") == {} and sessions(k2sim, "k2-b") == {}
 
 

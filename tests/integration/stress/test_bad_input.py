@@ -7,7 +7,6 @@ the arrays' journals must show no write (for wait_timeout: exactly the write sen
 
 import json
 import os
-import sys
 import time
 
 import pytest
