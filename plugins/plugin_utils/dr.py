@@ -399,7 +399,8 @@ def failback_summary(start, end, stopped_after=None):
     """The failback's report from the plans read before the first step (`start`) and after the
     last (`end`): {pairs: [{pair, source, target, source_session, target_session, started, phase,
     reason, next}], phases: {phase: count}, completed: pairs brought back by this run,
-    unfinished: names of the pairs not back in their declared state, stopped_after}."""
+    unfinished: names of the pairs not back in their declared state, unfinished_lines: their lines,
+    stopped_after}."""
     started = dict((row["pair"], row["phase"]) for row in (start or {}).get("pairs", []))
     rows = []
     for row in (end or {}).get("pairs", []):
@@ -426,5 +427,7 @@ def failback_summary(start, end, stopped_after=None):
         "phases": phases,
         "completed": sum(1 for r in rows if r["phase"] in FINISHED and r["started"] not in (None,) + FINISHED),
         "unfinished": [r["pair"] for r in rows if r["phase"] not in FINISHED],
+        # Their lines alone, for the message that fails the run (never the pairs that are back).
+        "unfinished_lines": [line for r, line in zip(rows, lines) if r["phase"] not in FINISHED],
         "stopped_after": stopped_after,
     }

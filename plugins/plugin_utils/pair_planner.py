@@ -618,7 +618,7 @@ def summary(run, check_mode=False):
     """The apply's report: per pair its status as planned and its outcome (done, failed with the
     message, refused with the cause and fix), the counts,
     and the lines to print (pairs not in sync only, then the prune). `failed` lists every pair the
-    run did not bring to its declaration."""
+    run did not bring to its declaration, `failed_lines` their lines alone."""
     pairs = []
     for pair in run["pairs"]:
         outcome = run["outcomes"].get(pair["name"])
@@ -650,5 +650,7 @@ def summary(run, check_mode=False):
         verb = pruned["note"] or ("would prune" if check_mode else
                                   "pruned" if step and step["outcome"] == DONE else "prune failed")
         lines.append("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb))
-    return {"pairs": pairs, "counts": counts, "lines": lines,
-            "failed": [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]}
+    failed = [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]
+    # The lines of those pairs alone, for the message that fails the run (never the changed ones).
+    failed_lines = [line for line in lines[1:] if line.startswith(("refused: ", "failed: "))]
+    return {"pairs": pairs, "counts": counts, "lines": lines, "failed": failed, "failed_lines": failed_lines}

@@ -46,7 +46,8 @@ def test_make_demo_runs_every_step_and_leaves_nothing_behind():
         line = next((line for line in lines if step in line), None)
         assert line is not None and " ok" in line, (step, proc.stdout)
     assert any("Apply it again" in line and "ok, 0 changed" in line for line in lines), proc.stdout
-    assert "| sql_prod | k2-a -> k2-b | drifted |" in proc.stdout  # the drift the demo made, by name
+    # The drift the demo made, by name, in the report's summary lines.
+    assert "    drifted: sql_prod (k2-a -> k2-b): rpo 1800 (declared 900)" in proc.stdout, proc.stdout
     assert lines[-1] == "Simulator stopped."
     assert _simulators_on_demo_ports() == [] and not _port_open(18443) and not _port_open(18444)
     assert "admin-k2sim" not in proc.stdout + proc.stderr

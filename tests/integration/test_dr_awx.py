@@ -29,7 +29,7 @@ def test_failover_then_failback_as_awx_jobs(k2sim, tmp_path):
     k2sim.up("k2-a")
     k2sim.clear_journal()
     job = run_job(FAILBACK, inventory, credential_inputs=inputs, workdir=str(tmp_path / "failback"),
-                  extra_vars={"k2_failback_source": "k2-a", "k2_failback_poll_interval": 0.2})
+                  extra_vars={"k2_failback_source": "k2-a"})
     assert (job.rc, job.status) == (0, "successful"), job
     assert job.artifacts["k2_failback"]["completed"] == 2
     for name in ("oracle_prod", "sql_prod"):

@@ -64,9 +64,12 @@ def test_named_pairs_fail_over_with_the_source_down_and_a_rerun_is_a_noop(exampl
     assert {t["host"] for t in result.tasks if t["action"].startswith("kaminario.")} == {"k2-b"}
     summary = published(result)
     assert (summary["failed_over"], summary["already_failed_over"], summary["failed"]) == (1, 0, 0)
+    # The snapshot restored, by name (the read resolves names).
+    name = next(s["name"] for s in example.dump("k2-b")["objects"]["snapshots"]
+                if "/snapshots/%d" % s["id"] == latest["ref"])
     assert by_pair(summary)["oracle_prod"] == {
         "pair": "oracle_prod", "source": "k2-a", "array": "k2-b", "session": "remote_oracle_prod",
-        "status": "failed_over", "state": "failed_over", "restored_snapshot": latest["ref"], "msg": ""}
+        "status": "failed_over", "state": "failed_over", "restored_snapshot": name, "msg": ""}
     assert "oracle_prod: remote_oracle_prod on k2-b failed_over" in result.stdout
 
     example.clear_journal()
@@ -139,9 +142,14 @@ def test_right_after_the_topology_is_applied_the_first_replicated_snapshot_can_b
 
 
 def test_a_pair_that_cannot_fail_over_is_reported_and_fails_the_play(k2sim, tmp_path):
+<<<<<<< HEAD
     # No replication snapshot yet: restored_snapshot=latest has nothing to restore. The replication
     # link is cut before the pairs start, so their first rounds never reach k2-b.
     k2sim.cut_link("k2-a", "k2-b")
+=======
+    # Freshly created pairs: no replication snapshot yet, so restored_snapshot=latest has nothing to
+    # restore. Refused before any write, saying what to do.
+>>>>>>> it16
     converge_example(k2sim, str(tmp_path / "converge"))
     k2sim.clear_journal()
     k2sim.down("k2-a")
@@ -149,10 +157,16 @@ def test_a_pair_that_cannot_fail_over_is_reported_and_fails_the_play(k2sim, tmp_
     assert result.rc != 0, result
     assert writes_to(k2sim, "k2-b") == []
     summary = published(result)
-    assert summary["failed"] == 2
+    assert (summary["refused"], summary["failed"], summary["failed_over"]) == (2, 0, 0)
+    assert summary["failed_pairs"] == ["oracle_prod", "sql_prod"]
     record = by_pair(summary)["oracle_prod"]
-    assert record["status"] == "failed" and "has no latest_replicated_snapshot" in record["msg"]
-    assert result.status("Fail when a pair of this DR array was not failed over") == "failed"
+    assert record["status"] == "refused"
+    assert record["msg"].startswith("no snapshot has replicated to k2-b yet (the first replication round has not "
+                                    "completed), so there is no latest one to restore: wait for it and run again, "
+                                    "or fail over with k2_failover_restored_snapshot=none"), record
+    assert result.status("Fail when a selected pair did not fail over") == "failed"
+    assert "2 pair(s) not failed over: oracle_prod: remote_oracle_prod on k2-b refused" in \
+        result.task("Fail when a selected pair did not fail over")["msg"]
 
 
 def test_the_example_inventory_and_topology_describe_both_directions(k2sim, tmp_path):

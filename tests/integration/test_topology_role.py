@@ -5,13 +5,14 @@ applying twice changes nothing, pairs removed across both arrays in the safe ord
 that refuse before any write."""
 
 import os
-import time
 
-from harness import REPO_ROOT, arrays_inventory
+from harness import REPO_ROOT, arrays_inventory, eventually
+from harness.scene import Scene
 
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "topology.yml")
 SESSIONS = "/api/v2/replication/sessions"
 WRITES = ("POST", "PATCH", "DELETE")
+ROLE = "kaminario.k2.replication_topology : "
 
 TOPOLOGY = {
     "defaults": {"rpo": 300, "replication_state": "in_sync", "retention_policy": "Replication_Retention"},
@@ -53,7 +54,7 @@ def test_pairs_in_both_directions_converge_then_a_second_apply_changes_nothing(k
     assert (b["reports"]["current_role"], a["reports-copy"]["current_role"]) == ("source", "target")
     assert a["reports-copy"]["state"] == "in_sync"
     # One module run per array converged its sources.
-    converge = [t for t in result.tasks if t["task"].endswith("Converge the pairs this array is the source of (one module run)")]
+    converge = [t for t in result.tasks if t["task"].endswith("Converge the source halves on this array (one module run)")]
     assert sorted((t["host"], t["status"]) for t in converge) == [("k2-a", "changed"), ("k2-b", "changed")]
 
     k2sim.clear_journal()
@@ -90,7 +91,10 @@ def test_removing_a_pair_with_one_array_out_of_the_play_is_refused_before_any_wr
     result = run_playbook(PLAYBOOK, inventory=arrays_inventory(k2sim), extra_args=("--limit", "k2-a"),
                           extra_vars={"k2_topology": topology})
     assert result.rc != 0
-    assert "Removing a pair needs both of its arrays in the play" in result.stdout
+    message = result.task(ROLE + "Stop before any write when a pair cannot be applied")["msg"]
+    assert message.startswith("1 of 1 pairs cannot be applied: oracle-prod (k2-a -> k2-b): blocked: array k2-b not "
+                              "read: not in this run (the play was limited or sliced"), message
+    assert "Nothing was changed on any array" in message
     assert writes(k2sim) == []
 
 
@@ -107,21 +111,20 @@ def test_a_declaration_error_names_the_pair_and_option_before_any_request(k2sim,
 
 
 def test_a_target_side_that_does_not_follow_fails_the_apply_naming_it(k2sim, run_playbook):
-    assert apply(k2sim, run_playbook).rc == 0
-    # Someone suspends the target's source outside Ansible... then the declaration says in_sync again,
-    # but the target side of reports (on k2-a) was failed over by hand: it cannot follow.
-    import requests
-    b = k2sim.arrays["k2-a"]["url"]
-    auth, ca = ("admin", k2sim.users["admin"]["password"]), k2sim.ca_path
-    copy = requests.get(b + "/replication/sessions", params={"name": "reports-copy"}, auth=auth, verify=ca,
-                        timeout=30).json()["hits"][0]
-    requests.patch("%s/replication/sessions/%d" % (b, copy["id"]), json={"state": "failed_over"}, auth=auth,
-                   verify=ca, timeout=30).raise_for_status()
-    deadline = time.monotonic() + 10
-    while sessions_on(k2sim, "k2-b")["reports"]["suspend_reason_code"] != "peer_failed_over":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    result = apply(k2sim, run_playbook, replication_topology_mirror_timeout=2)
+    # late was started on k2-a while k2-b was down: its target half on k2-b never followed (idle).
+    with Scene(k2sim) as api:
+        api.session("k2-a", "late", "vg_web_prod", "k2-b")
+        k2sim.down("k2-b")
+        api.transition("k2-a", "late", "in_sync")
+        assert eventually(lambda: k2sim.dump("k2-a")["scheduled_events"] == 0), "the mirror was never dropped"
+        k2sim.up("k2-b")
+    k2sim.clear_journal()
+    topology = {"pairs": [{"name": "late", "source": "k2-a", "target": "k2-b", "volume_group": "vg_web_prod",
+                           "replication_state": "in_sync"}]}
+    result = apply(k2sim, run_playbook, topology, replication_topology_mirror_timeout=2)
     assert result.rc != 0
-    assert "cannot resume replication session 'reports'" in result.stdout
-    assert "the target-side session 'reports-copy' on k2-a has state 'failed_over', not 'in_sync'" in result.stdout
+    assert result.task(ROLE + "Fail when a pair was not brought to its declaration")["msg"] == (
+        "1 pair(s) not as declared: failed: late (k2-a -> k2-b): on k2-b, follow: remote_late did not show "
+        "current_role target, rpo 300, state in_sync in time (it shows current_role target, rpo 300, state idle)")
+    # The source half needed nothing: the run only waited, and wrote nothing.
+    assert writes(k2sim) == []

@@ -18,6 +18,7 @@ EXAMPLE_INVENTORY = os.path.join(REPO_ROOT, "examples", "simulator", "inventory.
 TOPOLOGY = os.path.join(REPO_ROOT, "playbooks", "topology.yml")
 FAILOVER = os.path.join(REPO_ROOT, "playbooks", "failover.yml")
 FAILBACK = os.path.join(REPO_ROOT, "playbooks", "failback.yml")
+DRIFT_REPORT = os.path.join(REPO_ROOT, "playbooks", "drift_report.yml")
 WRITES = ("POST", "PATCH", "DELETE")
 
 

@@ -7,7 +7,6 @@ the arrays' journals must show no write (for wait_timeout: exactly the write sen
 
 import json
 import os
-import sys
 import time
 
 import pytest
@@ -138,17 +137,26 @@ TOPOLOGY_CASES = [
 ]
 
 PAIR = {"name": "p1", "source": "k2-a", "target": "k2-b", "volume_group": "vg_web_prod"}
-# (case, k2_topology, words): role argument specs and the pair model, for both roles.
+WHERE = "k2_topology.pairs[0] (p1)"
+# (case, k2_topology, words): the declaration as both roles check it (the pair model, before any
+# request): an error names the pair by index and name, and the option.
 ROLE_CASES = [
-    ("no k2_topology", None, ["k2_topology"]),
-    ("pairs not a list", {"pairs": "p1"}, ["dictionary requested"]),  # ansible-core's words
+    ("no k2_topology", None, ["k2_topology", "expected a dictionary with 'pairs'"]),
+    ("pairs not a list", {"pairs": "p1"}, ["k2_topology.pairs: expected a list of pairs"]),
     ("a pair without a source", {"pairs": [{"name": "p1", "target": "k2-b", "volume_group": "vg_web_prod"}]},
-     ["source"]),
-    ("a pair with an unknown key", {"pairs": [dict(PAIR, colour="red")]}, ["colour"]),
-    ("a pair whose rpo is not a number", {"pairs": [dict(PAIR, rpo="often")]}, ["rpo"]),
-    ("a pair state that is not a choice", {"pairs": [dict(PAIR, state="gone")]}, ["state", "gone"]),
+     [WHERE, "source is required"]),
+    ("a pair with an unknown key", {"pairs": [dict(PAIR, colour="red")]}, [WHERE, "unknown option(s) colour"]),
+    ("a typo in a pair's key", {"pairs": [{"name": "x0", "source": "k2-a", "target": "k2-b", "volume_group": "vg_a"},
+                                          dict(PAIR, name="ora", volume_gruop="vg_web_prod")]},
+     ["k2_topology.pairs[1] (ora)", "unknown option(s) volume_gruop"]),
+    ("a pair whose rpo is not a number", {"pairs": [dict(PAIR, rpo="often")]}, [WHERE, "rpo must be 60"]),
+    ("a pair state that is not a choice", {"pairs": [dict(PAIR, state="gone")]}, [WHERE, "state", "gone"]),
     ("a pair replication_state failed_over", {"pairs": [dict(PAIR, replication_state="failed_over")]},
-     ["replication_state", "failed_over"]),
+     [WHERE, "replication_state", "failed_over"]),
+    ("two pairs of the same name", {"pairs": [PAIR, dict(PAIR, source="k2-b", target="k2-a")]},
+     ["k2_topology.pairs[1] (p1)", "declared already by k2_topology.pairs[0] (p1)"]),
+    ("two pair names that differ only in case", {"pairs": [PAIR, dict(PAIR, name="P1", volume_group="vg_a")]},
+     ["k2_topology.pairs[1] (P1)", "declared already by k2_topology.pairs[0] (p1)", "whatever their case"]),
 ]
 
 
@@ -242,34 +250,43 @@ def test_the_modules_refuse_bad_input_and_write_nothing(scene, run_playbook, cou
 
 @pytest.mark.parametrize("role", ["replication_topology", "drift_report"])
 def test_the_roles_refuse_a_malformed_declaration_before_any_request(k2sim, run_playbook, count, role):
-    """One inventory host per case (each with its own k2_topology), so one run checks them all:
-    the role's argument specs fail each host at its first task, before any request."""
-    plays = [{"name": role, "hosts": "cases", "gather_facts": False, "connection": "local",
-              "roles": ["kaminario.k2." + role]}]
-    hosts = {}
-    for i, (_case, topology, _words) in enumerate(ROLE_CASES):
-        values = {"k2_host": k2sim.arrays["k2-a"]["host"], "ansible_connection": "local",
-                  "ansible_python_interpreter": sys.executable}
+    """One run for every case: the role included once per case in a block whose rescue lets the next
+    case run. Each must fail before any request, naming the pair and the option, with no argument
+    spec in the output."""
+    tasks = []
+    for case, topology, _words in ROLE_CASES:
+        include = {"name": "Include the role", "ansible.builtin.include_role": {"name": "kaminario.k2." + role}}
         if topology is not None:
-            values["k2_topology"] = topology
-        hosts["case_%d" % i] = values
-    inventory = json.dumps({"all": {"children": {"cases": {"hosts": hosts}, "k2_arrays": {"hosts": {
-        "k2-a": {"k2_host": k2sim.arrays["k2-a"]["host"]}}}}}})
-    result = run_playbook(json.dumps(plays), inventory=inventory, extra_args=("--forks", "4"))
-    assert result.rc != 0
+            include["vars"] = {"k2_topology": topology}
+        tasks += [{"name": "case: " + case, "ansible.builtin.debug": {"msg": case}},
+                  {"name": "Run the role", "block": [include],
+                   "rescue": [{"name": "rescued", "ansible.builtin.debug": {"msg": "{{ ansible_failed_task.name }}"}}]}]
+    plays = [{"name": role, "hosts": "k2-a", "gather_facts": False, "connection": "local", "tasks": tasks}]
+    result = run_playbook(json.dumps(plays), inventory=arrays_inventory(k2sim))
+    assert result.rc == 0, result  # every case rescued
     problems = []
     for i, (case, _topology, words) in enumerate(ROLE_CASES):
-        found = [t for t in result.tasks if t["host"] == "case_%d" % i and t["status"] == "failed"]
+        start = result.tasks.index(result.entries("case: " + case)[0])
+        found = []
+        for entry in result.tasks[start + 1:]:
+            if entry["task"].startswith("case: "):
+                break
+            if entry["status"] == "failed":
+                found.append(entry)
         if not found:
             problems.append("%s: not refused" % case)
             continue
         res = found[0]["result"]
-        msg = res.get("msg", "")
-        if res.get("validate_args_context", {}).get("name") != role:
-            problems.append("%s: failed in %r, not by the argument specs: %s" % (case, found[0]["task"], msg))
+        msg = str(res.get("msg", ""))
+        if not (found[0]["task"].endswith("Check the declaration and plan the reads of every array (no request)")
+                or res.get("validate_args_context", {}).get("name") == role):
+            problems.append("%s: failed in %r, not by the declaration check: %s" % (case, found[0]["task"], msg))
         problems += ["%s: %r not in %r" % (case, w, msg) for w in words if w not in msg]
+        if "argument_spec_data" in res or "argument_spec" in msg:
+            problems.append("%s: the argument spec is dumped" % case)
     count.append(len(ROLE_CASES))
     assert not problems, "\n".join(problems)
+    assert "argument_spec" not in result.stdout
     assert k2sim.journal("k2-a") == [] and k2sim.journal("k2-b") == []
 
 

@@ -218,4 +218,5 @@ def test_the_summary_says_where_each_pair_started_and_ended():
         "ora (k2-a -> k2-b): done (was failed_over)",
         "rep (k2-b -> k2-a): done",
         "x (k2-a -> k2-b): reversed; next: " + dr.NEXT["reversed"]]
+    assert summary["unfinished_lines"] == ["x (k2-a -> k2-b): reversed; next: " + dr.NEXT["reversed"]]
     assert summary["pairs"][0]["started"] == "failed_over"

@@ -314,6 +314,9 @@ def test_a_step_that_fails_stops_its_pair_where_it_is():
     assert summary["failed"] == ["h"] and summary["counts"] == {"done": 1, "failed": 1, "refused": 0}
     assert summary["lines"][0] == "topology: 2 pairs, 1 changed, 1 failed, 0 refused"
     assert summary["lines"][2] == "failed: h (k2-a -> k2-b): on k2-b, remove targets: HTTP 400: MC_ERR_X"
+    # The message that fails the run names the failed pair alone, not g, which was changed.
+    assert summary["lines"][1].startswith("changed: g ")
+    assert summary["failed_lines"] == ["failed: h (k2-a -> k2-b): on k2-b, remove targets: HTTP 400: MC_ERR_X"]
 
 
 def test_a_stage_that_did_not_run_on_an_array_fails_its_steps():
