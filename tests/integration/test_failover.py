@@ -142,14 +142,10 @@ def test_right_after_the_topology_is_applied_the_first_replicated_snapshot_can_b
 
 
 def test_a_pair_that_cannot_fail_over_is_reported_and_fails_the_play(k2sim, tmp_path):
-<<<<<<< HEAD
     # No replication snapshot yet: restored_snapshot=latest has nothing to restore. The replication
-    # link is cut before the pairs start, so their first rounds never reach k2-b.
+    # link is cut before the pairs start, so their first rounds never reach k2-b. Refused before any
+    # write, saying what to do.
     k2sim.cut_link("k2-a", "k2-b")
-=======
-    # Freshly created pairs: no replication snapshot yet, so restored_snapshot=latest has nothing to
-    # restore. Refused before any write, saying what to do.
->>>>>>> it16
     converge_example(k2sim, str(tmp_path / "converge"))
     k2sim.clear_journal()
     k2sim.down("k2-a")
