@@ -306,7 +306,7 @@ def _present(pair, arrays):
         sides = _sides(pair, source, target, first, second)
         if sides is not None and sides[0] == FAILED_OVER:
             finding.fields.append(_field(TARGET, target.name, target_name, "state", FAILED_OVER_STATE,
-                                         _expected_target(pair, first)["state"]))
+                                         pair["replication_state"] or "the state of its source half"))
         elif sides is not None:
             finding.fields.append(_field(SOURCE, source.name, name, "current_role", side_of(first), SOURCE))
         if sides is not None:

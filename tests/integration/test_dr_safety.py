@@ -124,6 +124,8 @@ def test_the_dr_cycle_ends_where_it_started(k2sim, tmp_path):
 
 def test_a_pair_with_no_replicated_snapshot_is_refused_saying_what_to_do(k2sim, tmp_path):
     declaration = {"pairs": DECLARATION["pairs"][:1]}
+    # The replication link is cut before the pair starts: its first round never reaches k2-b.
+    k2sim.cut_link("k2-a", "k2-b")
     with Scene(k2sim) as api:
         api.session("k2-a", "ora", "vg_oracle_prod", "k2-b", state="in_sync")  # no snapshot replicated yet
     k2sim.clear_journal()

@@ -47,8 +47,9 @@ def by_pair(summary):
 
 
 def test_named_pairs_fail_over_with_the_source_down_and_a_rerun_is_a_noop(example, tmp_path):
-    before = sessions_on(example, "k2-b")
     example.down("k2-a")
+    # Read once the source is down: no replication round can reach k2-b any more.
+    before = sessions_on(example, "k2-b")
     result = failover(example, tmp_path, k2_failover_pairs=["oracle_prod"])
     assert result.rc == 0, result
     after = sessions_on(example, "k2-b")
