@@ -68,14 +68,15 @@ class _Stop(Exception):
 
 class SessionFailed(K2Error):
     """A session's run stopped on an error from the array (or from reaching it): the error, then
-    what is known of the session, so the message says what happened AND where the session is."""
+    what is known of the session, so the message says what happened AND where the session is.
+    `doubt`: the K2OutcomeUnknown of a write not settled by a re-read yet (None: there is none)."""
 
-    def __init__(self, error, name, session, done):
+    def __init__(self, error, name, session, done, doubt):
         self.error = error
         self.session = session
         note = state_note(name, session, done)
-        if isinstance(error, K2OutcomeUnknown):
-            note += "; whether it took %s %s is unknown" % (error.method, error.path)
+        if doubt is not None:
+            note += "; whether it took %s %s is unknown" % (doubt.method, doubt.path)
         super().__init__("%s; %s" % (error, note))
 
     def details(self):
@@ -119,6 +120,7 @@ class Job:
         self.pending = []     # planned actions not sent yet
         self.done = []        # actions the array took (in check mode: the planned ones)
         self.unknown = 0
+        self.doubt = None     # the K2OutcomeUnknown of a write not settled by a re-read and re-plan yet
         self.raced = False    # a create refused because another client had just created it
         self.wait = None      # a _Wait while a transition is landing
         self.error = None     # the K2Error that stopped this session
@@ -197,7 +199,7 @@ class SessionApplier:
             for job in jobs:
                 if job.error is not None and not isinstance(job.error, (PlanError, K2WaitTimeout, SessionFailed)) \
                         and not job.refused:
-                    job.error = SessionFailed(job.error, job.name, job.session, job.done)
+                    job.error = SessionFailed(job.error, job.name, job.session, job.done, job.doubt)
         if diff:
             self._diff(jobs)
         return jobs
@@ -294,6 +296,7 @@ class SessionApplier:
                 answer = self._send(action, job.session)
             except K2OutcomeUnknown as exc:
                 job.unknown += 1
+                job.doubt = exc
                 if job.unknown > MAX_UNKNOWN:
                     job.fail(exc)
                     return False
@@ -393,6 +396,7 @@ class SessionApplier:
     def _replan(self, job, action):
         """Plan again from the session as it is; the write whose outcome was unknown counts as done
         when the new plan no longer holds it."""
+        job.doubt = None
         if not _plan_pending(job, job.session):
             return
         if not any(_same_step(action, p) for p in job.pending):

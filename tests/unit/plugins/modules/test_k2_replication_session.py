@@ -548,6 +548,25 @@ def test_transition_that_never_shows_is_sent_again_after_the_settle_time(clock):
     assert sum(clock.sleeps) == session_apply.SETTLE_SECONDS
 
 
+def test_a_run_stopped_while_a_transition_in_doubt_settles_reports_the_session_as_re_read(clock):
+    """The re-read after the 502 is what the failure shows (a newer snapshot had replicated), and the
+    message says the transition may have been taken."""
+    re_read = sess(state="in_sync", latest_replicated_snapshot={"ref": "/snapshots/429"})
+    with ExpectedCalls() as calls:
+        by_name(calls, sess(state="in_sync"))
+        calls.add("PATCH", S7, body={"state": "suspended"}, status=502)
+        calls.add("GET", S7, json=re_read)
+        calls.add("GET", S7, status=401, json={"error_msg": "bad credentials"})
+        result, failed = run(replication_state="suspended")
+    assert failed
+    assert result["session"] == re_read
+    assert result["msg"] == (
+        "stopped before replication session 's1' was converged: GET /replication/sessions/7 failed: HTTP 401 "
+        "Unauthorized: bad credentials; replication session 's1' (id 7) was in_sync (source side, rpo 300) when last "
+        "read; no change was accepted by the array; whether it took PATCH /replication/sessions/7 is unknown")
+    assert clock.sleeps == [0.25]
+
+
 def test_create_in_flight_is_waited_for_not_sent_again(clock):
     """A POST with no answer within the timeout may still be carried out: the module re-reads until
     the session shows instead of sending a second POST that would race the first."""

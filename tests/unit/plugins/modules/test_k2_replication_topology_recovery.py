@@ -31,6 +31,17 @@ def test_a_rename_onto_a_name_in_use_fails_that_session_before_any_write():
     assert writes(calls) == [("PATCH", SESSIONS + "/3", {"rpo": 300})]
 
 
+def test_a_rename_to_a_free_name_is_sent_with_the_update():
+    with ExpectedCalls() as calls:
+        read(calls, ["s1", "s9"], sess(1, rpo=600))
+        calls.add("PATCH", SESSIONS + "/1", body={"name": "s9", "rpo": 300}, json=sess(1, name="s9"))
+        result, failed = run([item(1, new_name="s9")])
+    assert not failed, result
+    s1 = by_name(result)["s1"]
+    assert (s1["status"], s1["session"]) == ("changed", sess(1, name="s9"))
+    assert writes(calls) == [("PATCH", SESSIONS + "/1", {"name": "s9", "rpo": 300})]
+
+
 def test_a_rename_that_already_happened_converges_the_renamed_session():
     with ExpectedCalls() as calls:
         read(calls, ["s1", "s9"], sess(1, name="s9", rpo=600))
