@@ -1,5 +1,6 @@
 # GNU General Public License v3.0+ (see COPYING or https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Mutation testing of plugins/module_utils with cosmic-ray: a score per file (`make mutation`).
+"""Mutation testing of plugins/module_utils and plugins/plugin_utils with cosmic-ray: a score per file
+(`make mutation`; FILES=... names files of either folder).
 
 cosmic-ray writes each mutant into the source file and runs a test command, so it works with the
 ansible_collections.kaminario.k2 import layout as it is (the tests import the file on disk through the
@@ -32,7 +33,8 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-SOURCES = ROOT / "plugins" / "module_utils"
+# The folders whose files are mutated (file names are unique across them).
+SOURCE_DIRS = ("module_utils", "plugin_utils")
 EQUIVALENTS = ROOT / "tests" / "mutation" / "equivalent-mutants.txt"
 GOAL = 95.0
 SEP = " || "
@@ -59,6 +61,7 @@ FIRST_TESTS = {
     "session_health.py": ["modules/test_k2_replication_session_info_health.py"],
     "references.py": ["modules/test_k2_replication_topology.py", "modules/test_k2_replication_session.py",
                       "modules/test_k2_replication_session_info.py"],
+    "pair_planner.py": ["plugin_utils/test_pair_planner.py", "filter/test_drift_report.py"],
     "session_schema.py": ["module_utils/test_session_planner.py", "module_utils/test_session_planner_pairs.py",
                           "module_utils/test_session_filters.py", "test_doc_fragments.py"],
     "topology.py": ["modules/test_k2_replication_topology.py"],
@@ -152,11 +155,19 @@ def cosmic_ray(python, env, cwd, *args):
     return proc
 
 
+def source(name):
+    """plugins/<folder>/<name> of the checkout, or None."""
+    for folder in SOURCE_DIRS:
+        if (ROOT / "plugins" / folder / name).is_file():
+            return "plugins/%s/%s" % (folder, name)
+    return None
+
+
 def mutate_file(name, slot, python, env, timeout, workdir):
-    """Run every mutant of module_utils/`name` in the tree of `slot`; -> list of (operator, line number,
-    line above, line, mutated line, outcome)."""
+    """Run every mutant of `name` (a module_utils or plugin_utils file) in the tree of `slot`; -> list
+    of (operator, line number, line above, line, mutated line, outcome)."""
     tree = workdir / ("tree-%d" % slot)
-    module = tree / "plugins" / "module_utils" / name
+    module = tree / source(name)
     config = workdir / (name + ".toml")
     session = workdir / (name + ".sqlite")
 
@@ -164,7 +175,7 @@ def mutate_file(name, slot, python, env, timeout, workdir):
         # pytest runs in a fork of the job's server (forkserver.py), in the job's tree; -x: a mutant is
         # killed by its first failing test.
         return " ".join([python, str(FORKSERVER), "run", str(workdir / ("slot-%d.sock" % slot)), str(tree),
-                         "plugins/module_utils/" + name, "--", "-x", "-q", "-p", "no:xdist", "-p", "no:pytest_mock"]
+                         source(name), "--", "-x", "-q", "-p", "no:xdist", "-p", "no:pytest_mock"]
                         + tests)
 
     # A test file named here but gone (renamed, merged) must not make pytest fail for every mutant.
@@ -208,13 +219,14 @@ def mutate_file(name, slot, python, env, timeout, workdir):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("files", nargs="*", help="module_utils file names (default: all of them)")
+    parser.add_argument("files", nargs="*", help="module_utils or plugin_utils file names (default: every one)")
     parser.add_argument("--jobs", type=int, default=2, help="files mutated at once (default 2)")
     args = parser.parse_args(argv)
-    names = args.files or sorted(p.name for p in SOURCES.glob("*.py") if p.name != "__init__.py")
-    unknown = [n for n in names if not (SOURCES / n).is_file()]
+    names = args.files or sorted(p.name for folder in SOURCE_DIRS for p in (ROOT / "plugins" / folder).glob("*.py")
+                                 if p.name != "__init__.py")
+    unknown = [n for n in names if source(n) is None]
     if unknown:
-        sys.exit("not in plugins/module_utils: %s" % ", ".join(unknown))
+        sys.exit("not in plugins/module_utils nor plugins/plugin_utils: %s" % ", ".join(unknown))
     python = sys.executable
     # Set in this process too: the second pass runs its test command from here.
     os.environ.pop("ANSIBLE_COLLECTIONS_PATH", None)  # each tree's conftest.py links its own copy
@@ -256,7 +268,7 @@ def main(argv=None):
         print("mutation: %s; %d at a time; baseline %.1f s, timeout %.0f s per mutant (%.0f s on the second pass)"
               % (", ".join(names), jobs, baseline, timeout, 3 * timeout), flush=True)
         # The biggest files first, so the two jobs end close together.
-        order = sorted(names, key=lambda n: -(SOURCES / n).stat().st_size)
+        order = sorted(names, key=lambda n: -(ROOT / source(n)).stat().st_size)
         results = {}
         free = list(range(jobs))
         with concurrent.futures.ThreadPoolExecutor(jobs) as pool:
