@@ -43,9 +43,9 @@ One change, one event (decisions, documented for rulebook authors):
   resumed; neither is a health event. One that comes back late, critical or stalled is.
 - A poll that fails makes one array_unreachable event; the following failed polls make none
   until one succeeds (array_reachable), and the changes made meanwhile come as their events then.
-- A session missing from a listing is reported removed only when the listing was complete (as
-  many sessions as the total the array reported): objects that come and go while the pages are
-  read shift the pages, and a session skipped that way is not gone.
+- A session missing from a listing is looked up by id (one request per 100 missing) before it is
+  reported removed: objects that come and go while the pages are read shift the pages, and a
+  session skipped that way is not gone.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ from collections import namedtuple
 from ansible.module_utils.common.arg_spec import ArgumentSpecValidator
 from ansible.module_utils.errors import UnsupportedError
 
-from ansible_collections.kaminario.k2.plugins.module_utils.api import K2Api
+from ansible_collections.kaminario.k2.plugins.module_utils.api import PAGE_SIZE, K2Api
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2Error, K2OptionError
 from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import k2_argument_spec
 from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import (
@@ -175,19 +175,30 @@ def connect(options):
     return K2Api(transport)
 
 
-Poll = namedtuple("Poll", ["sessions", "healths", "complete", "now", "clock"])
-Poll.__doc__ = """One poll's result: the sessions listed; their healths in the same order (None when
-not read); whether the listing was complete; when (epoch seconds) and by which clock."""
+Poll = namedtuple("Poll", ["sessions", "healths", "now", "clock"])
+Poll.__doc__ = """One poll's result: the sessions (listed, and those of `known` the listing missed but
+a lookup by id found); their healths in the same order (None when not read); when (epoch seconds)
+and by which clock."""
 
 
-def read_poll(api, health=False, factors=None, previous=None, clock=time.time):
-    """One poll (blocking): the sessions, listed by id, one request per 100; with `health`, their
-    recovery-point health (read_health, with `previous` observations for the progress check).
-    K2Error when the array could not be read. Health that cannot be judged this time (HealthError:
-    no Date header, a session without an rpo) is left out (healths None) and logged."""
-    listing = api.list(SESSIONS_PATH, params={"__fields": ",".join(LISTED_FIELDS), "__sort": "id"})
-    sessions = [s for s in listing.items if isinstance(s, dict) and s.get("id") is not None]
-    complete = listing.total is None or len(listing.items) >= listing.total
+def _by_id(items):
+    return [s for s in items if isinstance(s, dict) and s.get("id") is not None]
+
+
+def read_poll(api, known=(), health=False, factors=None, previous=None, clock=time.time):
+    """One poll (blocking): the sessions, listed by id, one request per 100; those of `known` (ids
+    seen before) that the listing missed, looked up by id (one request per 100 missing); with
+    `health`, their recovery-point health (read_health, with `previous` observations for the
+    progress check). K2Error when the array could not be read. Health that cannot be judged this
+    time (HealthError: no Date header, a session without an rpo) is left out (None) and logged."""
+    fields = ",".join(LISTED_FIELDS)
+    sessions = _by_id(api.iterate(SESSIONS_PATH, params={"__fields": fields, "__sort": "id"}))
+    listed = set(str(s["id"]) for s in sessions)
+    missing = sorted((key for key in known if key not in listed), key=lambda key: (len(key), key))
+    for start in range(0, len(missing), PAGE_SIZE):
+        batch = ",".join(missing[start:start + PAGE_SIZE])
+        sessions.extend(s for s in _by_id(api.iterate(SESSIONS_PATH, params={"id__in": batch, "__fields": fields}))
+                        if str(s["id"]) not in listed)
     healths = None
     if health:
         try:
@@ -198,7 +209,7 @@ def read_poll(api, health=False, factors=None, previous=None, clock=time.time):
     which = ARRAY_CLOCK
     if now is None:
         now, which = clock(), CONTROLLER_CLOCK
-    return Poll(sessions, healths, complete, now, which)
+    return Poll(sessions, healths, now, which)
 
 
 def iso_time(epoch):
@@ -313,7 +324,7 @@ class Tracker:
                                              details=details))
                 continue
             events.extend(self._session_changes(poll, key, seen, session, healths.get(key), details))
-        if poll.complete and SESSION_REMOVED in self.kinds:
+        if SESSION_REMOVED in self.kinds:
             for key, seen in self.sessions.items():
                 if key not in current:
                     details = session_details(seen, self.healths.get(key))
@@ -340,10 +351,6 @@ class Tracker:
         return events
 
     def _remember(self, poll, current, healths):
-        if self.sessions is not None and not poll.complete:
-            # Not seen in an incomplete listing is not gone: keep what was seen until a complete one.
-            for key, seen in self.sessions.items():
-                current.setdefault(key, seen)
         self.sessions = current
         for key in list(self.healths):
             if key not in current:
@@ -380,8 +387,8 @@ async def run(queue, args, sleep=None, clock=None):
         while True:
             started = loop.time()
             try:
-                poll = await asyncio.to_thread(read_poll, api, tracker.wants_health, health_factors(options),
-                                               dict(tracker.observations), clock)
+                poll = await asyncio.to_thread(read_poll, api, list(tracker.sessions or ()), tracker.wants_health,
+                                               health_factors(options), dict(tracker.observations), clock)
             except K2Error as exc:
                 if tracker.unreachable is None:
                     logger.warning("kaminario.k2.replication_events: %s cannot be read: %s", options["host"], exc)

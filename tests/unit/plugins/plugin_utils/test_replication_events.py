@@ -33,8 +33,8 @@ def health(status, age=0):
             "recovery_point": NOW - age, "transfer": {"in_progress": False}, "notes": []}
 
 
-def poll(sessions, healths=None, at=NOW, complete=True, clock="array"):
-    return Poll(list(sessions), healths, complete, at, clock)
+def poll(sessions, healths=None, at=NOW, clock="array"):
+    return Poll(list(sessions), healths, at, clock)
 
 
 def kinds(events):
@@ -172,15 +172,6 @@ def test_a_session_appears_and_another_is_removed():
     assert (removed["session"], removed["session_id"], removed["after"]) == ("s2", 2, None)
     assert removed["before"]["name"] == "s2" and removed["details"] == removed["before"]
     assert tracker.succeeded(poll([session(1), session(3)], at=NOW + 60)) == []
-
-
-def test_a_session_missing_from_an_incomplete_listing_is_not_reported_removed_until_a_complete_one():
-    tracker = tracked(session(1), session(2))
-    assert tracker.succeeded(poll([session(1)], complete=False)) == []
-    assert "2" in tracker.sessions
-    assert tracker.succeeded(poll([session(1), session(2)])) == []  # it was there all along
-    assert tracker.succeeded(poll([session(1)], complete=False)) == []
-    assert kinds(tracker.succeeded(poll([session(1)]))) == ["session_removed"]
 
 
 def test_a_suspension_is_one_state_changed_event_that_names_the_reason_code_too():
