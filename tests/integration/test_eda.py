@@ -53,8 +53,8 @@ def rulebook(playbook, marker_dir):
     return [{
         "name": "K2 replication events against the simulator",
         "hosts": "all",
-        "sources": [{"name": "k2-a", FQCN: {"interval": INTERVAL,
-                                           "event_kinds": ["state_changed", "array_unreachable", "array_reachable"]}}],
+        "sources": [{"name": "k2-a", FQCN: {
+            "interval": INTERVAL, "event_kinds": ["state_changed", "array_unreachable", "array_reachable"]}}],
         "rules": [
             {"name": "A session was suspended",
              "condition": 'event.k2_replication.kind == "state_changed" and event.k2_replication.after == "suspended"',
