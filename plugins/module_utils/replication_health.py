@@ -253,6 +253,24 @@ def _judge(session, transfer, previous, now, age, recovery_point, latest, limits
                 % (_whole(age), _factor_text(factors["tolerance"]), _whole(late_after)))
 
 
+def observation(session, now, previous=None):
+    """What to keep of `session` (as listed at `now`, the array's clock) for the next
+    `assess(previous=...)`: the EARLIEST observation at which its transfer showed the progress it
+    shows now, so that a transfer that stays put is seen as stalled once `progress_interval` has
+    passed since then, however often it is polled. `previous` is what this function returned for
+    the session last time. None when no transfer is in flight (not in sync, no current_snapshot or
+    no progress shown): there is nothing to compare."""
+    snapshot = session.get("current_snapshot")
+    progress = number(session.get("current_snapshot_progress"))
+    when = number(now)
+    if session.get("state") != IN_SYNC or snapshot in (None, "") or progress is None or when is None:
+        return None
+    if previous and previous.get("current_snapshot") == snapshot \
+            and number(previous.get("current_snapshot_progress")) == progress:
+        return previous
+    return {"time": when, "current_snapshot": snapshot, "current_snapshot_progress": progress}
+
+
 def _health_of(item, get):
     return get(item) if get is not None else item
 

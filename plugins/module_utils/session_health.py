@@ -81,10 +81,13 @@ def _started(record):
 
 
 def read_health(api, sessions, tolerance=DEFAULT_TOLERANCE, critical_factor=DEFAULT_CRITICAL_FACTOR,
-                stall_factor=DEFAULT_STALL_FACTOR):
+                stall_factor=DEFAULT_STALL_FACTOR, previous=None):
     """The health (replication_health.assess) of each of `sessions` (listed with at least
     HEALTH_SESSION_FIELDS), in their order; reads as the module docstring says. The factors are
-    checked first (K2OptionError naming health_<factor>)."""
+    checked first (K2OptionError naming health_<factor>). `previous` maps a session id (a string)
+    to an earlier observation of it (replication_health.observation), for the progress check of
+    a caller that reads again and again; without it, a transfer is never judged stalled by its
+    progress alone."""
     factors = check_thresholds(tolerance, critical_factor, stall_factor, prefix="health_")
     if not sessions:
         return []
@@ -109,5 +112,7 @@ def read_health(api, sessions, tolerance=DEFAULT_TOLERANCE, critical_factor=DEFA
     for session in sessions:
         latest = split_ref(session.get("latest_replicated_snapshot"))
         running = rounds.get((SESSIONS_PATH, str(session.get("id"))))
-        healths.append(assess(session, snapshots.get(latest) if latest else None, running, now, **factors))
+        earlier = (previous or {}).get(str(session.get("id")))
+        healths.append(assess(session, snapshots.get(latest) if latest else None, running, now, previous=earlier,
+                              **factors))
     return healths

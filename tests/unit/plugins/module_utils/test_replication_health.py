@@ -18,6 +18,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.replication_health im
     check_thresholds,
     count_by_status,
     number,
+    observation,
     worst_first,
 )
 
@@ -336,3 +337,30 @@ def test_the_order_is_by_severity_then_ratio(specs):
         if before["status"] == after["status"] and after["ratio"] is not None:
             assert before["ratio"] is None or before["ratio"] >= after["ratio"]
     assert sum(count_by_status(results).values()) == len(results)
+
+
+# ---- observations across polls (the progress check of a caller that reads again and again) -------
+def test_the_observation_kept_is_the_first_sight_of_the_progress_shown_now():
+    first = observation(in_flight(progress=40), NOW)
+    assert first == {"time": NOW, "current_snapshot": "vg:snap_41", "current_snapshot_progress": 40}
+    assert observation(in_flight(progress="40"), NOW + 30, first) is first
+    # Polled every 30 s, a transfer stuck at 40% is stalled once 60 s have passed since it was first seen there.
+    kept = observation(in_flight(progress=40), NOW + 30, first)
+    assert assess(in_flight(progress=40), snap(100), running(90), NOW + 30, previous=kept)["status"] == "ok"
+    assert assess(in_flight(progress=40), snap(100), running(90), NOW + 61, previous=kept)["status"] == "stalled"
+    moved = observation(in_flight(progress=41), NOW + 60, first)
+    assert moved == {"time": NOW + 60, "current_snapshot": "vg:snap_41", "current_snapshot_progress": 41}
+    assert observation(in_flight(progress=41, name="vg:snap_42"), NOW + 90, moved)["time"] == NOW + 90
+
+
+@pytest.mark.parametrize("current", [
+    session(),                                             # no transfer
+    in_flight(progress=None),                              # no progress shown
+    dict(in_flight(), state="suspended"),                  # not in sync
+])
+def test_no_observation_without_a_transfer_in_flight(current):
+    assert observation(current, NOW) is None
+
+
+def test_no_observation_without_the_arrays_clock():
+    assert observation(in_flight(), None) is None
