@@ -91,7 +91,7 @@ def test_wait_for_reads_only_what_is_still_waited_for_until_it_shows(clock):
 
 def test_wait_for_fails_after_its_timeout_naming_what_each_session_shows(clock):
     with ExpectedCalls() as calls:
-        for _ in range(5):
+        for dummy in range(5):
             calls.add("GET", SESSIONS, query=q(name__in="a,b"), json=page([s("a", 1, state="idle")]))
         result, failed = run(wait_for=[{"name": "a", "equal": {"state": "in_sync", "rpo": "300"}},
                                        {"name": "b", "equal": {"state": "in_sync"}}], wait_timeout=2)
