@@ -148,7 +148,8 @@ class _Stop(Exception):
 
     @property
     def error(self):
-        return self.args[0]
+        (error,) = self.args
+        return error
 
 
 class SnapshotJob:
