@@ -46,8 +46,5 @@ def peer_array_query(name=None, filters=None):
 
 def list_peer_arrays(api, query):
     """Every peer array `query` selects, as the API returns them (all pages): the module result."""
-    def ref(path, value, option):
-        return api.ref(path, value, option)["ref"]
-
-    listed = api.list(PEER_ARRAYS_PATH, params=query.params(ref))
+    listed = api.list(PEER_ARRAYS_PATH, params=query.params(None))  # no reference field to resolve
     return dict(changed=False, peer_arrays=listed.items, total=listed.total)

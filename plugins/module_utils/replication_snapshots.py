@@ -100,8 +100,8 @@ def on_peer(snapshot):
 
 def newest(snapshots):
     """The snapshot with the highest generation number (then id) among `snapshots`; None if empty."""
-    def order(snapshot):
-        return tuple(value if isinstance(value, int) else -1
+    def order(snapshot):  # a value that is not a number sorts below every number
+        return tuple(value if isinstance(value, int) else float("-inf")
                      for value in (to_int(snapshot.get("generation_number")), to_int(snapshot.get("id"))))
     return max(snapshots, key=order, default=None)
 
@@ -143,19 +143,21 @@ def report(jobs, check_mode):
 
 
 class _Stop(Exception):
-    """An error that concerns the array, not one session: the run stops for every session."""
+    """An error that concerns the array, not one session: the run stops for every session.
+    `raise _Stop(error)`."""
 
-    def __init__(self, error):
-        super().__init__(str(error))
-        self.error = error
+    @property
+    def error(self):
+        (error,) = self.args
+        return error
 
 
 class SnapshotJob:
     """One session through a run."""
 
-    def __init__(self, name):
+    def __init__(self, name, session):
         self.name = name
-        self.session = None   # as read at the start of the run
+        self.session = session  # as read at the start of the run (None: it does not exist)
         self.snapshot = None  # the snapshot taken (or adopted), as last read or answered
         self.known = set()    # ids (as text) of the session's own snapshots before the first POST
         self.unknown = 0      # POSTs whose outcome was unknown
@@ -175,7 +177,7 @@ class SnapshotRun:
     """Takes a replication snapshot of each named session on one array. One deadline (now +
     wait_timeout) covers every wait of the run. `sleep` and `clock` are injectable so tests do not sleep."""
 
-    def __init__(self, api, wait=True, wait_timeout=600, sleep=None, clock=None):
+    def __init__(self, api, wait, wait_timeout, sleep=None, clock=None):
         self.api = api
         self.wait = wait
         self.wait_timeout = wait_timeout
@@ -183,15 +185,15 @@ class SnapshotRun:
         self._clock = clock or time.monotonic
         self.deadline = self._clock() + wait_timeout
 
-    def run(self, names, check_mode=False):
+    def run(self, names, check_mode):
         """Read and check every session; unless one is refused or in check mode, take the snapshots
         and (with wait) wait for them. Returns the jobs. Errors while reading are raised."""
-        jobs = [SnapshotJob(name) for name in check_names(names)]
-        if not jobs:
-            return jobs
-        found = self.api.find_by_names(SESSIONS_PATH, [job.name for job in jobs])
+        names = check_names(names)
+        if not names:
+            return []
+        found = self.api.find_by_names(SESSIONS_PATH, names)
+        jobs = [SnapshotJob(name, found.get(name)) for name in names]
         for job in jobs:
-            job.session = found.get(job.name)
             problem = refusal(job.name, job.session)
             if problem is not None:
                 job.error, job.refused = SnapshotRefused(problem), True
@@ -265,7 +267,7 @@ class SnapshotRun:
             except K2Error as error:  # the array answered, or nothing was sent: no snapshot was taken
                 self._fail(job, error, "no replication snapshot of replication session %r was taken" % job.name)
                 return
-            if not isinstance(answer, dict) or to_int(answer.get("id")) is None:
+            if not isinstance(answer, dict) or not isinstance(to_int(answer.get("id")), int):
                 job.error = K2ProtocolError("POST", SNAPSHOTS_PATH, 201, "the new snapshot of replication session "
                                             "%r came back without an id" % job.name)
                 return

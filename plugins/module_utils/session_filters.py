@@ -40,9 +40,12 @@ MODIFIERS_BY_TYPE = {
 
 _INTEGER = re.compile(r"^-?[0-9]+$")
 
-Filterable = namedtuple("Filterable", ["fields", "reference_paths"])
-Filterable.__doc__ = """A resource as its filters see it: `fields` maps each field to its type (INT, BOOL,
-STR or REF), `reference_paths` each REF field to the path of the resource it points to."""
+
+class Filterable(namedtuple("Filterable", ["fields", "reference_paths"])):
+    """A resource as its filters see it: `fields` maps each field to its type (INT, BOOL, STR or
+    REF), `reference_paths` each REF field to the path of the resource it points to."""
+
+
 SESSIONS = Filterable(SESSION_FIELDS, REFERENCE_PATHS)
 
 

@@ -248,8 +248,8 @@ def test_a_snapshot_taken_before_the_run_is_never_adopted(snap_sim, take, kind, 
     (old,), (new,) = first["snapshots"], second["snapshots"]
     assert new["generation_number"] == old["generation_number"] + 1 and new["id"] != old["id"]
     assert len(writes(snap_sim)) == posts and len(snapshots_on(snap_sim, "k2-a")) == 2
-    generations = sorted(s["generation_number"] for s in snapshots_on(snap_sim, "k2-b"))
-    assert generations == [old["generation_number"], new["generation_number"]]
+    on_peer = sorted(s["generation_number"] for s in snapshots_on(snap_sim, "k2-b"))
+    assert on_peer == [old["generation_number"], new["generation_number"]]
 
 
 # ---- the documented examples run ------------------------------------------------------------------

@@ -23,7 +23,10 @@ from harness.fixtures import simulator_fixtures
 ADMIN_PASSWORD = "Kq7-zz9Secr3t-adm1n-4471"
 MONITOR_PASSWORD = "Mon-8pX2-Secr3t-ro-1193"
 WRONG_PASSWORD = "Wr0ng-9Jd-Secr3t-6620"
-SECRETS = (ADMIN_PASSWORD, MONITOR_PASSWORD, WRONG_PASSWORD)
+# A secret put where it does not belong (inside host): it is no module's password, so only the
+# module's own refusal and masking keep it out of the output.
+HOST_SECRET = "H0st-4Tq-Secr3t-8852"
+SECRETS = (ADMIN_PASSWORD, MONITOR_PASSWORD, WRONG_PASSWORD, HOST_SECRET)
 CORE = tuple(int(part) for part in ansible_version.split(".")[:2])
 
 secret_sim_fixture, secret_sim_reset_fixture = simulator_fixtures(
@@ -103,6 +106,21 @@ MODULES_PLAY = """
         group/kaminario.k2.k2:
           password: "{{ k2_password_var }}"
       ignore_errors: true
+    - name: Peer arrays
+      kaminario.k2.k2_peer_array_info:
+    - name: Replication snapshot refused (the session is idle)
+      kaminario.k2.k2_replication_snapshot:
+        sessions: [s1]
+      ignore_errors: true
+    - name: The password inside host (refused)
+      kaminario.k2.k2_peer_array_info:
+        host: "admin:{{ host_secret }}@127.0.0.1"
+      ignore_errors: true
+    - name: The password inside host as a URL (refused)
+      kaminario.k2.k2_replication_snapshot:
+        host: "https://admin:{{ host_secret }}@127.0.0.1"
+        sessions: [s1]
+      ignore_errors: true
 """
 
 
@@ -152,7 +170,8 @@ def test_no_module_run_shows_the_password(secret_sim, run):
     secret_sim.fault("k2-a", "502_after", "PATCH", "/replication/sessions/*")
     secret_sim.fault("k2-a", "500", "PATCH", "/replication/sessions/*")
     result, workdir = run(MODULES_PLAY, "modules", extra_vars={
-        "k2_password_var": ADMIN_PASSWORD, "wrong_password": WRONG_PASSWORD, "monitor_password": MONITOR_PASSWORD})
+        "k2_password_var": ADMIN_PASSWORD, "wrong_password": WRONG_PASSWORD, "monitor_password": MONITOR_PASSWORD,
+        "host_secret": HOST_SECRET})
     assert result.rc == 0, result
     statuses = dict((t["task"], t["status"]) for t in result.tasks)
     assert statuses["A failing request (500 on the list)"] == "failed"
@@ -161,6 +180,11 @@ def test_no_module_run_shows_the_password(secret_sim, run):
     assert statuses["Topology with a failing write (500 on a PATCH)"] == "failed"
     assert secret_sim.faults("k2-a") == []
     assert statuses["Wrong password (401)"] == "failed" and statuses["Read-only user writing (403)"] == "failed"
+    assert statuses["Peer arrays"] == "ok"
+    assert statuses["Replication snapshot refused (the session is idle)"] == "failed"
+    for name in ("The password inside host (refused)", "The password inside host as a URL (refused)"):
+        assert statuses[name] == "failed"
+        assert "credentials in host are not accepted" in result.task(name)["msg"]
     if CORE < (2, 21):
         # The core echoes each module's arguments (invocation) at -vvvv: the password was there, masked.
         assert "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER" in result.stdout

@@ -8,7 +8,9 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.module_utils.basic import AnsibleModule
 
+from ansible_collections.kaminario.k2.plugins.module_utils import k2_module
 from ansible_collections.kaminario.k2.plugins.module_utils.errors import K2OptionError
 from ansible_collections.kaminario.k2.plugins.module_utils.transport import K2Transport, has_userinfo, parse_host
 from ansible_collections.kaminario.k2.plugins.modules import (
@@ -96,3 +98,26 @@ def test_from_the_environment_too(monkeypatch):
     assert failed and calls.requests == []
     assert result["msg"] == REFUSAL
     assert SECRET not in json.dumps(result)
+
+
+def bare_main():
+    """A module that connects without handle_errors around it: connect() masks the value itself."""
+    module = AnsibleModule(argument_spec=k2_module.k2_argument_spec(), supports_check_mode=True)
+    k2_module.connect(module)
+    module.exit_json(changed=False)
+
+
+def test_connect_masks_it_before_its_own_failure(monkeypatch):
+    monkeypatch.setattr(k2_module, "HAS_REQUESTS", False)
+    monkeypatch.setattr(k2_module, "REQUESTS_IMPORT_ERROR", "Traceback: No module named 'requests'")
+    with ExpectedCalls() as calls:
+        result, failed = run_module(bare_main, connection_args(host="admin:%s@127.0.0.1" % SECRET))
+    assert failed and "Failed to import the required Python library (requests)" in result["msg"]
+    assert SECRET not in json.dumps(result) and calls.requests == []
+
+
+def test_connect_refuses_it_without_handle_errors_around_it():
+    with ExpectedCalls() as calls:
+        result, failed = run_module(bare_main, connection_args(host="admin:%s@127.0.0.1" % SECRET))
+    assert failed and result["msg"] == REFUSAL
+    assert SECRET not in json.dumps(result) and calls.requests == []

@@ -21,8 +21,8 @@ from ansible_collections.kaminario.k2.plugins.module_utils.replication_snapshots
 
 
 def job(name, session=None, snapshot=None, error=None, refused=False):
-    found = SnapshotJob(name)
-    found.session, found.snapshot, found.error, found.refused = session, snapshot, error, refused
+    found = SnapshotJob(name, session)
+    found.snapshot, found.error, found.refused = snapshot, error, refused
     return found
 
 
@@ -75,9 +75,11 @@ def test_newest_by_generation_then_id_numbers_as_text_too():
     assert newest([{"id": 1, "generation_number": 2}, {"id": 9, "generation_number": "10"},
                    {"id": 5, "generation_number": 3}])["id"] == 9
     assert newest([{"id": "7", "generation_number": 4}, {"id": 12, "generation_number": 4}])["id"] == 12
-    # A snapshot without a generation still counts, below any that has one.
-    assert newest([{"id": 30}, {"id": 2, "generation_number": 1}])["id"] == 2
+    # A snapshot without a generation still counts, below any that has one (0 included).
+    assert newest([{"id": 30}, {"id": 2, "generation_number": 0}])["id"] == 2
+    assert newest([{"id": 30, "generation_number": "n/a"}, {"id": 2, "generation_number": -5}])["id"] == 2
     assert newest([{"id": 30}])["id"] == 30
+    assert newest([{"id": "x", "generation_number": 1}, {"id": 0, "generation_number": 1}])["id"] == 0
 
 
 def test_an_entry_without_a_snapshot_and_with_one():
@@ -114,3 +116,10 @@ def test_report_of_refusals_changes_nothing_even_in_check_mode():
     result, message = report(jobs, check_mode=True)
     assert result["changed"] is False
     assert message == "1 of 2 replication sessions cannot take a replication snapshot, nothing was done: gone"
+
+
+def test_five_failures_are_all_named_and_six_name_five():
+    five = [job("s%d" % i, error=SnapshotRefused("bad %d" % i), refused=True) for i in range(5)]
+    assert report(five, check_mode=False)[1].endswith("nothing was done: bad 0; bad 1; bad 2; bad 3; bad 4")
+    six = five + [job("s5", error=SnapshotRefused("bad 5"), refused=True)]
+    assert report(six, check_mode=False)[1].endswith("bad 3; bad 4 (and 1 more)")

@@ -9,6 +9,14 @@ from ansible_collections.kaminario.k2.plugins.modules import k2_peer_array_info 
 from ansible_collections.kaminario.k2.tests.unit.helpers import ExpectedCalls, connection_args, run_module
 
 PEERS = "/replication/peer_k2arrays"
+# The vendor's field list for replication/peer_k2arrays, and the two more the vendor's PowerShell SDK
+# filters on (capacity_state, logical_bandwidth_limit).
+FIELDS = ("bandwidth_limit", "capacity_allocated", "capacity_allocated_snapshots_and_views", "capacity_allocated_volumes",
+          "capacity_free", "capacity_physical", "capacity_provisioned", "capacity_provisioned_snapshots",
+          "capacity_provisioned_views", "capacity_provisioned_volumes", "capacity_reserved", "capacity_state",
+          "capacity_total", "id", "logical_bandwidth_limit", "mgmt_connectivity_state", "mgmt_host", "name", "system_id",
+          "username")
+TEXT_FIELDS = ("capacity_state", "mgmt_connectivity_state", "mgmt_host", "name", "system_id", "username")
 
 
 def peer(pid, state="ok", **over):
@@ -81,7 +89,7 @@ def test_filters_are_validated_and_sent_as_the_api_spells_them(filters, query):
 
 
 @pytest.mark.parametrize("args, message", [
-    (dict(filters={"colour": "red"}), "filters: unknown field 'colour' in 'colour'; valid fields: bandwidth_limit, "),
+    (dict(filters={"colour": "red"}), "filters: unknown field 'colour' in 'colour'; valid fields: " + ", ".join(FIELDS)),
     (dict(filters={"state": "in_sync"}), "filters: unknown field 'state' in 'state'"),  # a session field
     (dict(filters={"name__gt": "a"}), "filters: the numeric modifier 'gt' does not apply to the string field 'name'"),
     (dict(filters={"id": "one"}), "filters.id: expected an integer, got 'one'"),
@@ -102,3 +110,16 @@ def test_an_array_error_fails_with_its_message():
     assert failed
     assert result["msg"] == "GET /replication/peer_k2arrays failed: HTTP 401 Unauthorized: bad credentials"
     assert (result["status"], result["path"]) == (401, PEERS)
+
+
+@pytest.mark.parametrize("field", FIELDS)
+def test_each_field_takes_the_modifiers_of_its_type(field):
+    modifier, value = ("prefix", "a") if field in TEXT_FIELDS else ("gte", 7)
+    with ExpectedCalls() as calls:
+        calls.add("GET", PEERS, query=q(**{field + "__" + modifier: value}), json=page([], 0))
+        result, failed = run(filters={field + "__" + modifier: value})
+    assert not failed, result
+    wrong = "gte" if field in TEXT_FIELDS else "prefix"
+    with ExpectedCalls() as calls:
+        result, failed = run(filters={field + "__" + wrong: 7})
+    assert failed and "does not apply to the" in result["msg"]

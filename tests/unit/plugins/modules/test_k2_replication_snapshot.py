@@ -411,6 +411,20 @@ def test_a_reread_that_cannot_reach_the_array_stops_the_run_saying_the_outcome_i
 # ---- per-session failures, array-wide errors --------------------------------------------------------
 
 
+@pytest.mark.parametrize("answer", [{"name": "vg1:snap_9"}, [1], {"id": "none"}])
+def test_a_post_answered_without_an_id_fails_that_session(answer):
+    with ExpectedCalls() as calls:
+        read(calls, [1, 2], sess(1), sess(2))
+        remember(calls, [1, 2])
+        post(calls, 1, json=answer)
+        post(calls, 2, json=snap(502, 2, on_peer=True))
+        result, failed = run(["s1", "s2"])
+    assert failed
+    assert by_session(result)["s1"]["msg"] == ("POST /snapshots: unexpected answer from the K2 API (HTTP 201): the new "
+                                               "snapshot of replication session 's1' came back without an id")
+    assert "msg" not in by_session(result)["s2"]
+
+
 def test_a_session_that_disappears_before_its_post_fails_alone():
     with ExpectedCalls() as calls:
         read(calls, [1, 2, 3], sess(1), sess(2), sess(3))
