@@ -19,12 +19,12 @@ from collections import Counter
 
 import pytest
 from harness import arrays_inventory, eventually, run_playbook, start_simulator
-from harness.scene import Scene, writes
+from harness.rounds import at_age, start_together
+from harness.scene import writes
 from harness.simulator import REPO_ROOT
 
 PLAYBOOK = os.path.join(REPO_ROOT, "playbooks", "drift_report.yml")
 ROLE = "kaminario.k2.drift_report : "
-SESSIONS = "/replication/sessions"
 HEALTH_READS = ("/snapshots", "/replication/rpo_history")
 # name: (source, target, volume group, rpo, declared state)
 PAIRS = {
@@ -35,38 +35,6 @@ PAIRS = {
 }
 TOPOLOGY = {"pairs": [{"name": name, "source": s, "target": t, "volume_group": vg, "rpo": rpo,
                        "replication_state": state} for name, (s, t, vg, rpo, state) in PAIRS.items()]}
-
-
-def replicating(sim):
-    """Every pair of PAIRS created and started together on the frozen clock, its initial round
-    arrived (p-test then suspended, as declared). Returns the time the rounds started."""
-    sim.manual_clock(True)
-    with Scene(sim) as api:
-        ids = {}
-        for name, (source, target, vg, rpo, _state) in PAIRS.items():
-            body = {"name": name, "rpo": rpo, "local_volume_group": api.ref(source, "/volume_groups", vg),
-                    "replication_peer_k2array": api.ref(source, "/replication/peer_k2arrays", target)}
-            ids[name] = api.call(source, "POST", SESSIONS, body)["id"]
-            api.call(source, "PATCH", "%s/%d" % (SESSIONS, ids[name]), {"state": "in_sync"})
-        sim.advance()  # the transitions, their mirrors and the initial rounds, in due order
-        starts = set()
-        for name, (source, _target, _vg, rpo, _state) in PAIRS.items():
-            starts.add(sim.dump(source)["replication"][str(ids[name])]["next_round_at"] - rpo)
-        api.call("k2-b", "PATCH", "%s/%d" % (SESSIONS, ids["p-test"]), {"state": "suspended"})
-        sim.advance()
-    assert len(starts) == 1, starts
-    sim.clear_journal()
-    return starts.pop()
-
-
-def at_age(sim, start, age):
-    """Move the frozen clock (what falls due on the way runs) to half a second into the second that
-    is `age` whole seconds after the one the rounds started in: the arrays show times in whole
-    seconds (the snapshots' creation_time, the Date header), so every age is exactly `age`."""
-    now = sim.clock()["now"]
-    target = math.floor(start) + age + 0.5
-    assert target >= now, (start, age, now)
-    sim.advance(seconds=target - now)
 
 
 @pytest.fixture
@@ -102,7 +70,7 @@ def get_paths(sim, array):
 
 
 def test_a_healthy_topology_reports_every_pair_ok_and_passes_fail_on_rpo_breach(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     at_age(k2sim, start, 45)
     now = int(k2sim.clock()["now"])
     result, found, markdown, html = report(fail_on_rpo_breach=True, fail_on_drift=True)
@@ -148,7 +116,7 @@ def test_a_healthy_topology_reports_every_pair_ok_and_passes_fail_on_rpo_breach(
 
 
 def test_a_slowed_link_makes_one_pair_late_then_critical_and_fail_on_rpo_breach_fails(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     k2sim.slow_link(10 ** 6, "k2-a", "k2-b")  # p-ora's next round (due at +60) barely moves
     at_age(k2sim, start, 100)
     result, found, _markdown, _html = report()
@@ -177,7 +145,7 @@ def test_a_slowed_link_makes_one_pair_late_then_critical_and_fail_on_rpo_breach_
 
 
 def test_a_stalled_transfer_is_stalled(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     k2sim.stall("k2-a", "p-ora")
     at_age(k2sim, start, 60 + 130)  # p-ora's round (started at +60) has run 130 s, over 2 x rpo
     result, found, _markdown, _html = report()
@@ -189,7 +157,7 @@ def test_a_stalled_transfer_is_stalled(k2sim, report):
 
 
 def test_a_cut_link_makes_pairs_late_and_the_report_fails_with_fail_on_rpo_breach(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     k2sim.cut_link("k2-a", "k2-b")
     at_age(k2sim, start, 400)  # the rpo-300 rounds (at +300) cannot arrive; p-ora's (at +60) neither
     result, found, _markdown, _html = report(fail_on_rpo_breach=True)
@@ -202,7 +170,7 @@ def test_a_cut_link_makes_pairs_late_and_the_report_fails_with_fail_on_rpo_breac
 
 
 def test_a_source_array_that_is_down_is_judged_on_the_target_halves(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     at_age(k2sim, start, 45)
     k2sim.down("k2-a")
     result, found, markdown, _html = report(fail_on_unread=False)
@@ -218,7 +186,7 @@ def test_a_source_array_that_is_down_is_judged_on_the_target_halves(k2sim, repor
 
 
 def test_health_off_reads_nothing_more_and_fail_on_rpo_breach_then_stops_before_any_request(k2sim, report):
-    start = replicating(k2sim)
+    start = start_together(k2sim, PAIRS)
     at_age(k2sim, start, 45)
     result, found, markdown, html = report(drift_report_health=False)
     assert result.rc == 0, result
