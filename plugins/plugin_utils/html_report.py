@@ -260,9 +260,10 @@ def _pair_row(pair, entry, left, y, index):
         visible(pair["name"]), visible(pair["source"]), visible(pair["target"]), visible(pair["status"]),
         "" if pair["status"] == drift.IN_SYNC else ": " + visible(pair.get("summary")),
         "; health " + visible(entry["reason"]) if entry else "")
+    group = '<g class="%s" data-pair="%s" id="pair-%d"><title>%s</title>' % (
+        " ".join(classes), _e(pair["name"]), index, _e(title))
     return ''.join((
-        '<g class="%s" data-pair="%s" id="pair-%d"><title>%s</title>' % (" ".join(classes), _e(pair["name"]), index,
-                                                                          _e(title)),
+        group,
         _arrow(x1, y, x2, y, "pair-line"),
         '<circle class="dot" cx="%s" cy="%s" r="6"/>' % (_num(x1, 1), _num(y, 1)),
         '<text class="pair-name" x="%d" y="%s" text-anchor="middle">%s</text>' % (
@@ -346,8 +347,9 @@ def _cards(report):
               "%s, %d in sync" % (_plural(summary["total"], "pair"), summary[drift.IN_SYNC]))]
     counts = summary.get("health")
     if counts is not None:
+        found = ", ".join("%d %s" % (counts[s], s) for s in drift.HEALTH_STATUSES if counts.get(s))
         cards.append(("bad" if summary["rpo_breach"] else "good", _plural(summary["rpo_breach"], "RPO breach", "es"),
-            ", ".join("%d %s" % (counts[s], s) for s in drift.HEALTH_STATUSES if counts.get(s)) or "no pair"))
+                      found or "no pair"))
     cards.append(("bad" if summary["unread"] else "good", _plural(summary["unread"], "array") + " not read",
                   _plural(len(report["arrays"]), "array")))
     cards.append(("bad" if summary["undeclared"] and summary["undeclared_is_drift"] else "",
@@ -395,16 +397,16 @@ def render(report):
     when = report.get("generated_at")
     arrays = ", ".join("%s (%s)" % (visible(a["name"]), "%s sessions" % a.get("sessions") if a.get("read", True)
                                     else "NOT READ") for a in report["arrays"])
+    heading = "Replication report: drift and recovery points" if report.get("health") is not None \
+        else "Replication drift report"
+    meta = "%sArrays: %s.%s" % ("Generated %s. " % visible(when) if when else "", arrays,
+                                " Check mode." if report.get("check_mode") else "")
     out = ["<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
            "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">",
            '<meta name="viewport" content="width=device-width, initial-scale=1">',
            "<title>%s</title>" % _e("Replication report" + (" %s" % visible(when) if when else "")),
            "<style>%s</style></head><body>" % CSS,
-           '<header><h1>%s</h1><p class="meta">%s</p></header>' % (
-               "Replication report: drift and recovery points" if report.get("health") is not None
-               else "Replication drift report", _e(
-               "%sArrays: %s.%s" % ("Generated %s. " % visible(when) if when else "", arrays,
-                                    " Check mode." if report.get("check_mode") else ""))),
+           '<header><h1>%s</h1><p class="meta">%s</p></header>' % (heading, _e(meta)),
            _cards(report),
            '<section id="topology"><h2>Topology</h2>', legend(report), overview(report), panels(report), "</section>"]
     if report.get("health") is not None:

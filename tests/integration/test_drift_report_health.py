@@ -42,10 +42,10 @@ def report(k2sim, tmp_path):
     """Run the drift report playbook on both arrays; returns (result, JSON report, Markdown, HTML)."""
     runs = []
 
-    def run(topology=TOPOLOGY, **extra_vars):
+    def run(**extra_vars):
         folder = tmp_path / ("run%d" % len(runs))
         runs.append(folder)
-        extra_vars.update(k2_topology=topology, drift_report_dir=str(folder / "reports"))
+        extra_vars.update(k2_topology=TOPOLOGY, drift_report_dir=str(folder / "reports"))
         result = run_playbook(k2sim, PLAYBOOK, extra_vars=extra_vars, inventory=arrays_inventory(k2sim),
                               workdir=str(folder))
         found = {}

@@ -145,8 +145,7 @@ class Browser:
         while b"\0" not in self._buffer:
             if time.monotonic() > deadline:
                 raise BrowserError("Chromium did not answer within %.0f s; its log:\n%s" % (self.timeout, self.log()))
-            ready, _, _ = select.select([self._reader], [], [], 0.5)
-            if ready:
+            if select.select([self._reader], [], [], 0.5)[0]:
                 chunk = os.read(self._reader, 1 << 16)
                 if not chunk:
                     raise BrowserError("Chromium closed the protocol pipe (exit %s); its log:\n%s"
