@@ -185,7 +185,7 @@ def test_a_source_array_that_is_down_is_judged_on_the_target_halves(k2sim, repor
     assert "target half remote\\_p\\-ora on k2\\-b" in markdown
 
 
-def test_health_off_reads_nothing_more_and_fail_on_rpo_breach_then_stops_before_any_request(k2sim, report):
+def test_health_off_reads_nothing_more_and_bad_health_options_stop_before_any_request(k2sim, report):
     start = start_together(k2sim, PAIRS)
     at_age(k2sim, start, 45)
     result, found, markdown, html = report(drift_report_health=False)
@@ -204,6 +204,12 @@ def test_health_off_reads_nothing_more_and_fail_on_rpo_breach_then_stops_before_
     assert result.rc == 2 and found is None, result
     assert result.status(ROLE + "Check the report's options (no request)") == "failed"
     assert "needs drift_report_health" in result.task(ROLE + "Check the report's options (no request)")["msg"]
+    assert k2sim.journal("k2-a") == [] and k2sim.journal("k2-b") == []
+
+    result, found, _markdown, _html = report(drift_report_health_tolerance="2.5")
+    assert result.rc == 2 and found is None, result
+    assert result.task(ROLE + "Check the health factors (no request)")["msg"].startswith(
+        "drift_report_health_tolerance (2.5), drift_report_health_critical_factor (2.0) and ")
     assert k2sim.journal("k2-a") == [] and k2sim.journal("k2-b") == []
 
 
