@@ -126,7 +126,10 @@ class Demo:
         summary = report["summary"]
         found = ", ".join("%d %s" % (summary[p["status"]], p["status"]) for p in
                           dict((p["status"], p) for p in report["pairs"]).values())
-        return "ok, %s of %d pairs" % (found, summary["total"]) + (", drift found" if summary["drift"] else "")
+        health = ", ".join("%d %s" % (n, s) for s, n in (summary.get("health") or {}).items() if n)
+        return "ok, %s of %d pairs" % (found, summary["total"]) + (", drift found" if summary["drift"] else "") + \
+            ("; recovery points: %s" % health if health else "") + \
+            "; the picture: %s" % os.path.relpath(os.path.join(reports, "drift_report.html"), ROOT)
 
     def snapshot(self):
         session = self.session("k2-a", PAIR)

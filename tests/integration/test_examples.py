@@ -222,7 +222,8 @@ def test_failover_and_failback_examples_run(k2sim, tmp_path):
 
 def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
     """After the role's reads (the role drift_report runs them): the report as the role wrote it, with
-    sql_prod failed over on k2-b (its status, its fix), and the Markdown of it."""
+    sql_prod failed over on k2-b (its status, its fix, its RPO breach), and the Markdown and the HTML
+    of it."""
     converge_example(k2sim, str(tmp_path / "converge"))
     remote = sessions_on(k2sim, "k2-b")["remote_sql_prod"]
     api_call(k2sim, "k2-b", "PATCH", "/replication/sessions/%d" % remote["id"], {"state": "failed_over"})
@@ -232,8 +233,12 @@ def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
     write = filter_example("drift_report_markdown")
     write[0]["ansible.builtin.copy"]["dest"] = str(markdown)
     write[0]["run_once"] = True
+    page = tmp_path / "drift_report.html"
+    draw = filter_example("drift_report_html")
+    draw[0]["ansible.builtin.copy"]["dest"] = str(page)
+    draw[0]["run_once"] = True
     play = {"name": "Drift", "hosts": "k2_arrays", "connection": "local", "gather_facts": False,
-            "roles": [{"role": "kaminario.k2.drift_report"}], "post_tasks": compute + write}
+            "roles": [{"role": "kaminario.k2.drift_report"}], "post_tasks": compute + write + draw}
     variables = {"k2_topology": example_topology(), "drift_report_dir": str(tmp_path / "reports")}
     result = run_plays(k2sim, [play], tmp_path, variables)
     report = facts(result, compute[1]["name"], "k2-a")["report"]
@@ -244,10 +249,22 @@ def test_drift_report_examples_recompute_the_role_report(k2sim, tmp_path):
         ("oracle_prod", "in_sync"), ("sql_prod", "failed_over"), ("reports_dr", "in_sync")]
     assert "playbooks/failback.yml" in report["pairs"][1]["fix"]
     assert report["summary"]["unread"] == 0 and result.status(compute[2]["name"]) == "skipped"
+    # Health: sql_prod (declared in_sync) no longer replicates, the others meet their RPO.
+    judged = [(h["pair"], h["status"], h["breach"]) for h in report["health"]]
+    assert judged[0] == ("sql_prod", "not_replicating", True)
+    assert sorted(judged[1:]) == [("oracle_prod", "ok", False), ("reports_dr", "ok", False)]
+    assert [(h["pair"], h["status"]) for h in report["health"]] == [(h["pair"], h["status"]) for h in written["health"]]
+    assert result.task(compute[3]["name"])["msg"] == [
+        "rpo breach: sql_prod (k2-a -> k2-b): Not replicating: the session is suspended (suspend_reason_code "
+        "peer_failed_over)."]
     text = markdown.read_text()
     assert "### sql\\_prod: failed_over" in text and "Fix: run playbooks\\/failback\\.yml" in text
+    assert "**RPO breached**: 3 of 3 pairs judged; 1 breaches its RPO." in text
+    html = page.read_text()
+    assert html.startswith("<!DOCTYPE html>") and "sql_prod" in html
     for pair in example_topology()["pairs"]:
         assert pair["name"].replace("_", "\\_") in text
+        assert 'data-pair="%s"' % pair["name"] in html
 
 
 class TaggedLoader(yaml.SafeLoader):
