@@ -196,11 +196,13 @@ def test_every_status_in_one_scene_and_nothing_written(k2sim, scene, report, che
     lines = result.task(ROLE + "Print the summary")["msg"]
     assert lines[0] == ("drift report: DRIFT; 13 pairs (2 in_sync, 2 drifted, 1 missing, 1 source_missing, "
                         "1 mirror_missing, 1 mirror_drifted, 1 reversed, 2 failed_over, 2 blocked), "
-                        "2 undeclared sessions")
-    assert len(lines) == 1 + 11 + 2
+                        "2 undeclared sessions; health: 5 ok, 4 not_replicating, 2 unknown; 1 RPO breach")
+    assert len(lines) == 1 + 11 + 1 + 2
     assert [line.split(" (")[0] for line in lines[1:12]] == [
         "%s: %s" % (status, name) for name, status in EXPECTED.items() if status != "in_sync"]
-    assert lines[12:] == ["undeclared: stray on k2-a (source, in_sync)",
+    assert lines[12] == ("rpo breach: p-fo (k2-a -> k2-b): Not replicating: the session is suspended "
+                         "(suspend_reason_code peer_failed_over).")
+    assert lines[13:] == ["undeclared: stray on k2-a (source, in_sync)",
                           "undeclared: remote_stray on k2-b (target, in_sync)"]
     # Nothing secret in the reports.
     for secret in (k2sim.users["admin"]["password"], k2sim.users["monitor"]["password"]):
