@@ -366,18 +366,12 @@ from ansible_collections.kaminario.k2.plugins.module_utils.k2_module import (
     handle_errors,
     k2_argument_spec,
 )
-from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import (
-    check_thresholds,
-    count_by_status,
-)
 from ansible_collections.kaminario.k2.plugins.module_utils.session_filters import (
     add_names,
     build_query,
     name_lookups,
 )
-from ansible_collections.kaminario.k2.plugins.module_utils.session_health import HEALTH_SESSION_FIELDS, read_health
 from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import SESSIONS_PATH
-from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import WaitError, check, timeout_message, wait_for
 
 OPTIONS = dict(
     name=dict(type="str"),
@@ -402,8 +396,14 @@ OPTIONS = dict(
 BY_NAMES = ("names", "wait_for")
 
 
+# Health and waiting are imported where they are used: a run that asks for neither never compiles
+# them (the module's module_utils are compiled on every run, from the AnsiballZ zip).
+
+
 def health_factors(params):
     """The health_* options, checked (K2OptionError naming the option)."""
+    from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import check_thresholds
+
     return check_thresholds(params["health_tolerance"], params["health_critical_factor"],
                             params["health_stall_factor"], prefix="health_")
 
@@ -412,6 +412,8 @@ def read_fields(params):
     """The fields to read: the user's, plus what health needs (None: every field)."""
     wanted = params["fields"]
     if params["health"] and wanted:
+        from ansible_collections.kaminario.k2.plugins.module_utils.session_health import HEALTH_SESSION_FIELDS
+
         return wanted + [f for f in HEALTH_SESSION_FIELDS if f not in wanted]
     return wanted
 
@@ -421,6 +423,9 @@ def finish(api, sessions, params):
     returns (sessions, the health summary or None)."""
     summary = None
     if params["health"]:
+        from ansible_collections.kaminario.k2.plugins.module_utils.replication_health import count_by_status
+        from ansible_collections.kaminario.k2.plugins.module_utils.session_health import read_health
+
         healths = read_health(api, sessions, **health_factors(params))
         if params["fields"]:
             sessions = [dict((k, v) for k, v in s.items() if k in params["fields"]) for s in sessions]
@@ -461,6 +466,8 @@ def read_by_names(api, params, expectations):
     if params["fields"]:
         # find_by_names addresses what it found by id and name.
         projection["__fields"] = ",".join(dict.fromkeys(["id", "name"] + read_fields(params)))
+    from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import timeout_message, wait_for
+
     waited, left = {}, []
     if expectations:
         waited, left = wait_for(api, expectations, params["wait_timeout"], params=projection)
@@ -487,9 +494,12 @@ def main():
         # Validate everything before the first request.
         query = build_query(name=params["name"], filters=params["filters"], sort=params["sort"],
                             fields=params["fields"], limit=params["limit"])
-        health_factors(params)
+        if params["health"]:
+            health_factors(params)
         if not any(params[o] is not None for o in BY_NAMES):
             module.exit_json(**list_sessions(connect(module), query, params))
+        from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import WaitError, check
+
         try:
             expectations = check(params["wait_for"])
         except WaitError as exc:
