@@ -24,7 +24,7 @@ OLDEST_PYTHON := $(shell for p in $(OLDEST_PYTHONS); do \
 OLDEST_MISSING = no Python 3.10 to 3.12 for ansible-core 2.16 (tried: $(OLDEST_PYTHONS))
 # The integration suite on every core: each xdist worker starts its own simulator on free ports; tests
 # marked fixed_ports share one xdist group (one worker), and those marked newest stay out of the oldest pass.
-XDIST ?= -n auto --dist loadgroup
+XDIST ?= -n auto --dist loadgroup --durations=25
 # Tools call each other by name (antsibull-docs runs `ansible-doc`): the venv's come first.
 export PATH := $(BIN):$(PATH)
 
