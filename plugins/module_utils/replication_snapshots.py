@@ -42,6 +42,9 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
 from ansible_collections.kaminario.k2.plugins.module_utils.topology import NAMED_IN_MESSAGE
 
 SNAPSHOTS_PATH = "/snapshots"
+# What a snapshot taken through the API shows as triggered_by, on the array that took it (a round the
+# array schedules shows Replication; the copy on the peer, Replication_API).
+API_TRIGGER = "api"
 IN_SYNC = "in_sync"
 
 
@@ -219,14 +222,16 @@ class SnapshotRun:
     # ---- before the first write ------------------------------------------------------------------
 
     def _remember(self, jobs):
-        """Note the snapshots each session has taken so far: one list request per PAGE_SIZE sessions
-        (and per page of their snapshots), ids only. Copies that came from the peer are left out:
-        they are not this side's snapshots."""
+        """Note the snapshots taken so far through the API for each session: one list request per
+        PAGE_SIZE sessions (and per page of their snapshots), ids only. Copies that came from the peer
+        are left out (they are not this side's), and so are the snapshots of the replication rounds
+        the array schedules itself (triggered_by Replication): a round may take one at any time, and it
+        is not the snapshot this module asked for."""
         by_id = dict((str(job.session["id"]), job) for job in jobs)
         refs = [job.ref for job in jobs]
         for start in range(0, len(refs), PAGE_SIZE):
             params = {"replication_session.ref__in": refs[start:start + PAGE_SIZE], "is_originating_from_peer": False,
-                      "__fields": "id,replication_session"}
+                      "triggered_by": API_TRIGGER, "__fields": "id,replication_session"}
             for snapshot in self.api.iterate(SNAPSHOTS_PATH, params=params):
                 parsed = split_ref(snapshot.get("replication_session"))
                 job = by_id.get(parsed[1]) if parsed else None
@@ -293,7 +298,8 @@ class SnapshotRun:
 
     def _new_snapshot(self, job):
         """The newest of the session's own snapshots that were not there before the first POST."""
-        params = {"replication_session": {"ref": job.ref}, "is_originating_from_peer": False}
+        params = {"replication_session": {"ref": job.ref}, "is_originating_from_peer": False,
+                  "triggered_by": API_TRIGGER}
         return newest([s for s in self.api.iterate(SNAPSHOTS_PATH, params=params)
                        if isinstance(s, dict) and str(s.get("id")) not in job.known])
 

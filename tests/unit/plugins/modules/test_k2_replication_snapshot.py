@@ -56,7 +56,7 @@ def read(calls, sids, *found):
 def remember(calls, sids, *known):
     """The read of the snapshots the sessions have before the first POST (ids only)."""
     refs = ",".join("%s/%d" % (SESSIONS, i) for i in sids)
-    calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref__in": refs, "is_originating_from_peer": False,
+    calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref__in": refs, "is_originating_from_peer": False, "triggered_by": "api",
                                                 "__fields": "id,replication_session"}),
               json=hits(*[{"id": s["id"], "replication_session": s["replication_session"]} for s in known]))
 
@@ -69,7 +69,7 @@ def post(calls, sid, status=201, json=None, error=None):
 def reread(calls, sid, *found):
     """The re-read of one session's own snapshots after a POST whose outcome is unknown."""
     calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref": "%s/%d" % (SESSIONS, sid),
-                                                "is_originating_from_peer": False}), json=hits(*found))
+                                                "is_originating_from_peer": False, "triggered_by": "api"}), json=hits(*found))
 
 
 def poll(calls, ids, *found, **answer):
@@ -378,7 +378,7 @@ def test_a_reread_the_array_refuses_fails_that_session_only():
         remember(calls, [1, 2])
         post(calls, 1, status=502)
         calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref": SESSIONS + "/1",
-                                                    "is_originating_from_peer": False}),
+                                                    "is_originating_from_peer": False, "triggered_by": "api"}),
                   status=500, json={"error_msg": "internal"})
         post(calls, 2, json=snap(502, 2, on_peer=True))
         result, failed = run(["s1", "s2"])
@@ -395,7 +395,7 @@ def test_a_reread_that_cannot_reach_the_array_stops_the_run_saying_the_outcome_i
         remember(calls, [1, 2])
         post(calls, 1, status=502)
         calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref": SESSIONS + "/1",
-                                                    "is_originating_from_peer": False}),
+                                                    "is_originating_from_peer": False, "triggered_by": "api"}),
                   error=requests.exceptions.ConnectionError("Connection refused"))
         result, failed = run(["s1", "s2"])
     assert failed
@@ -511,7 +511,7 @@ def test_errors_while_reading_fail_the_task_before_any_write():
     with ExpectedCalls() as calls:
         read(calls, [1], sess(1))
         calls.add("GET", SNAPS, query=dict(PAGE, **{"replication_session.ref__in": SESSIONS + "/1",
-                                                    "is_originating_from_peer": False,
+                                                    "is_originating_from_peer": False, "triggered_by": "api",
                                                     "__fields": "id,replication_session"}),
                   status=400, json={"error_msg": "unknown field"})
         result, failed = run(["s1"])
