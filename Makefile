@@ -124,6 +124,7 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_topology.py --json $(BUILD)/bench/topology.json
 	$(BIN)/python tests/benchmarks/bench_requests.py --json $(BUILD)/bench/requests.json
 	$(BIN)/python tests/benchmarks/bench_roles.py --json $(BUILD)/bench/roles.json
+	$(BIN)/python tests/benchmarks/bench_summary.py --folder $(BUILD)/bench
 
 # Mutation testing of plugins/module_utils and plugins/plugin_utils (not part of `make test`): a score per file. About 20 CPU
 # minutes, two jobs at once (31 min measured on 2 cores also running other tests). FILES=x.py limits it.
