@@ -41,6 +41,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
 )
 from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import side_of
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
+from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 IN_SYNC, DRIFTED, MISSING = "in_sync", "drifted", "missing"
 SOURCE_MISSING, MIRROR_MISSING, MIRROR_DRIFTED = "source_missing", "mirror_missing", "mirror_drifted"
@@ -617,8 +618,8 @@ def _step_result(step, result):
 def summary(run, check_mode=False):
     """The apply's report: per pair its status as planned and its outcome (done, failed with the
     message, refused with the cause and fix), the counts,
-    and the lines to print (pairs not in sync only, then the prune). `failed` lists every pair the
-    run did not bring to its declaration."""
+    and the lines to print (pairs not in sync only, then the prune; line breaks in names shown as
+    escapes). `failed` lists every pair the run did not bring to its declaration."""
     pairs = []
     for pair in run["pairs"]:
         outcome = run["outcomes"].get(pair["name"])
@@ -650,5 +651,5 @@ def summary(run, check_mode=False):
         verb = pruned["note"] or ("would prune" if check_mode else
                                   "pruned" if step and step["outcome"] == DONE else "prune failed")
         lines.append("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb))
-    return {"pairs": pairs, "counts": counts, "lines": lines,
+    return {"pairs": pairs, "counts": counts, "lines": [visible(line) for line in lines],
             "failed": [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]}

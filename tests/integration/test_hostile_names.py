@@ -245,11 +245,14 @@ def test_the_export_writes_every_name_literally_and_tagged(hostile, names):
 def run_drift(sim, n, workdir, how, path, check):
     """The drift report with the declaration at `path` given as `how`: "extra_vars_file" (-e @file),
     "group_vars" (group_vars/k2_arrays.yml next to the inventory) or "include_vars" (a play that
-    includes it, then the role). Returns (result, JSON report, Markdown text)."""
+    includes it, then the role); or `path` a dictionary of extra vars, as an operator writes them
+    (plain: Ansible may template them). Returns (result, JSON report, Markdown text)."""
     reports = workdir / "reports"
     options = {"drift_report_dir": str(reports)}
     os.makedirs(str(workdir))
-    if how == "extra_vars_file":
+    if isinstance(path, dict):
+        result = play(sim, n, DRIFT, workdir, check=check, user="monitor", extra_vars=dict(path, **options))
+    elif how == "extra_vars_file":
         result = play(sim, n, DRIFT, workdir, check=check, user="monitor", extra_vars=options, vars_files=[path])
     elif how == "group_vars":
         os.makedirs(str(workdir / "inventory" / "group_vars"))
@@ -440,6 +443,41 @@ def test_the_markdown_report_shows_each_name_as_text_where_it_belongs(hostile, n
     assert ("sessions", "k2-a", "k2-b", shown(names.p1), shown(names.p1_target)) in layout["lines"]
     assert [line[1] for line in layout["lines"] if line[0] == "action"] == [shown(a["text"]) for a in drifted["actions"]]
     assert "<script" not in markdown and "<b>" not in markdown
+    assert names_on(sim) == names.on_arrays()
+
+
+def test_sessions_no_pair_declares_are_data_in_the_report_and_in_a_prune(hostile, names, tmp_path):
+    """The operator's own declaration (plain extra vars, which Ansible templates) declares no pair:
+    every hostile name then comes from the arrays alone, into the undeclared sessions of the report
+    and into the prune of a check-mode apply (sessions named p...)."""
+    sim, _path = hostile
+    plain = {"k2_topology": {"pairs": []}}
+    result, report, markdown = run_drift(sim, names, tmp_path / "drift", None, plain, False)
+    assert result.rc == 0, result
+    expected = [("k2-a", s) for s in sorted([names.p1, names.p2, names.p3, "remote_" + names.p4])] + \
+        [("k2-b", s) for s in sorted([names.p1_target, names.p2_target, "remote_" + names.p3, names.p4])]
+    assert [(u["array"], u["name"]) for u in report["undeclared"]] == expected
+    assert read_markdown(markdown)["tables"][-1] == [
+        [shown(u[k]) for k in ("array", "name", "current_role", "state", "rpo", "volume_group", "peer_array",
+                               "peer_session")] for u in report["undeclared"]]
+    assert [line for line in result.task("kaminario.k2.drift_report : Print the summary")["msg"]
+            if line.startswith("undeclared: ")] == [
+        "undeclared: %s on %s (%s, %s)" % (shown(u["name"]), u["array"], u["current_role"], u["state"])
+        for u in report["undeclared"]]
+
+    result = play(sim, names, APPLY, tmp_path / "prune", check=True,
+                  extra_vars=dict(plain, replication_topology_prune=True, replication_topology_prune_prefix="p"))
+    role = "kaminario.k2.replication_topology : "
+    checked = {e["host"]: e["result"] for e in result.entries(role + "Check the pairs this array is the source of "
+                                                                     "(check mode, never writes)")}
+    assert result.rc == 0, result
+    assert checked["k2-b"]["sessions"] == []
+    assert [(e["name"], e["status"]) for e in checked["k2-a"]["sessions"]] == [(names.p1, "pruned"), (names.p2, "pruned")]
+    assert result.task(role + "Show what was done")["msg"] == [
+        "topology check: 0 pairs, 0 would change, 0 failed, 0 refused",
+        "prune: %s on k2-a: would prune" % names.p1, "prune: %s on k2-a: would prune" % shown(names.p2)]
+    for array in ("k2-a", "k2-b"):
+        assert writes(sim, array) == []
     assert names_on(sim) == names.on_arrays()
 
 
