@@ -259,26 +259,14 @@ def _tagged(options):
     return dict((k, v if k in _PLAIN or not isinstance(v, str) else _Data(v)) for k, v in options.items())
 
 
-def _plain(value):
-    """`value` with every string in it a plain str: what a filter is handed may hold subclasses of
-    str (on ansible-core before 2.19, the unsafe text of a marked result), which the YAML dumper
-    cannot represent."""
-    if isinstance(value, dict):
-        return dict((_plain(k), _plain(v)) for k, v in value.items())
-    if isinstance(value, (list, tuple)):
-        return [_plain(v) for v in value]
-    return str.__str__(value) if isinstance(value, str) else value
-
-
 def export_document(export, arrays, generated_at=None):
     """The text of the declaration file (a YAML vars file) for `export` (topology_export's result):
     a header, `k2_topology_export` (the arrays it was read from and when) and `k2_topology`, every
     value read from an array tagged !unsafe and double-quoted (escapes for line breaks and control
     characters, leading and trailing spaces kept)."""
-    topology = _plain(export["k2_topology"])
-    arrays, generated_at = _plain(list(arrays)), _plain(generated_at)
+    topology = export["k2_topology"]
     data = {
-        "k2_topology_export": {"arrays": arrays, "generated_at": generated_at},
+        "k2_topology_export": {"arrays": list(arrays), "generated_at": generated_at},
         "k2_topology": {"defaults": _tagged(topology["defaults"]),
                         "pairs": [_tagged(p) for p in topology["pairs"]]},
     }
