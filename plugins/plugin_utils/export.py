@@ -255,8 +255,18 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(_Data, lambda dumper, value: dumper.represent_scalar("!unsafe", str(value), style='"'))
 
 
+def _plain(value):
+    """`value` with its strings as plain str (Ansible may hand them over as str subclasses)."""
+    if isinstance(value, dict):
+        return dict((_plain(k), _plain(v)) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    # str() of Ansible's unsafe text is unsafe text again (ansible-core before 2.19); str.__str__ is not.
+    return str.__str__(value) if isinstance(value, str) else value
+
+
 def _tagged(options):
-    return dict((k, v if k in _PLAIN or not isinstance(v, str) else _Data(v)) for k, v in options.items())
+    return dict((k, v if k in _PLAIN or not isinstance(v, str) else _Data(v)) for k, v in _plain(options).items())
 
 
 def export_document(export, arrays, generated_at=None):
@@ -266,7 +276,7 @@ def export_document(export, arrays, generated_at=None):
     characters, leading and trailing spaces kept)."""
     topology = export["k2_topology"]
     data = {
-        "k2_topology_export": {"arrays": list(arrays), "generated_at": generated_at},
+        "k2_topology_export": {"arrays": _plain(list(arrays)), "generated_at": _plain(generated_at)},
         "k2_topology": {"defaults": _tagged(topology["defaults"]),
                         "pairs": [_tagged(p) for p in topology["pairs"]]},
     }
@@ -274,5 +284,5 @@ def export_document(export, arrays, generated_at=None):
     header = ("---\n# The replication topology exported from %s%s: %d pairs.\n"
               "# Every value read from an array is tagged !unsafe: Ansible takes it as data, never as a template.\n"
               "# Review it, then keep it in the group_vars of k2_arrays, or pass it with -e @FILE.\n" % (
-                  ", ".join(arrays), " at %s" % generated_at if generated_at else "", len(topology["pairs"])))
+                  ", ".join(_plain(list(arrays))), " at %s" % generated_at if generated_at else "", len(topology["pairs"])))
     return header + body
