@@ -618,8 +618,8 @@ def _step_result(step, result):
 def summary(run, check_mode=False):
     """The apply's report: per pair its status as planned and its outcome (done, failed with the
     message, refused with the cause and fix), the counts,
-    and the lines to print (pairs not in sync only, then the prune; line breaks in names shown as
-    escapes). `failed` lists every pair the run did not bring to its declaration."""
+    and the lines to print (pairs not in sync only, then the prune). `failed` lists every pair the
+    run did not bring to its declaration."""
     pairs = []
     for pair in run["pairs"]:
         outcome = run["outcomes"].get(pair["name"])
@@ -638,18 +638,18 @@ def summary(run, check_mode=False):
         " (applying the others was allowed)" if run["refused"] and not run["stop"] else "")]
     for p in pairs:
         if p["outcome"] == REFUSED_OUTCOME:
-            lines.append("refused: %s (%s -> %s): %s: %s" % (
-                p["name"], p["source"], p["target"], p["status"], p["summary"]))
+            lines.append(visible("refused: %s (%s -> %s): %s: %s" % (
+                p["name"], p["source"], p["target"], p["status"], p["summary"])))
         elif p["outcome"] == FAILED:
-            lines.append("failed: %s (%s -> %s): %s" % (p["name"], p["source"], p["target"], p["message"]))
+            lines.append(visible("failed: %s (%s -> %s): %s" % (p["name"], p["source"], p["target"], p["message"])))
         elif p["status"] != IN_SYNC:
-            lines.append("%s: %s (%s -> %s): %s" % (
-                "would change" if check_mode else "changed", p["name"], p["source"], p["target"], p["summary"]))
+            lines.append(visible("%s: %s (%s -> %s): %s" % (
+                "would change" if check_mode else "changed", p["name"], p["source"], p["target"], p["summary"])))
     for pruned in run["prune"]:
         step = next((s for s in run["steps"] if s["pair"] is None and s["array"] == pruned["array"]
                      and s["payload"]["name"] == pruned["name"]), None)
         verb = pruned["note"] or ("would prune" if check_mode else
                                   "pruned" if step and step["outcome"] == DONE else "prune failed")
-        lines.append("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb))
-    return {"pairs": pairs, "counts": counts, "lines": [visible(line) for line in lines],
+        lines.append(visible("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb)))
+    return {"pairs": pairs, "counts": counts, "lines": lines,
             "failed": [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]}

@@ -288,7 +288,7 @@ def test_a_drift_report_of_the_export_shows_no_drift_and_every_name_exactly(host
         (p["name"], p["name"], p.get("target_session", "remote_" + p["name"]), p["volume_group"], p["source"],
          p["target"]) for p in declared]
     layout = read_markdown(markdown)
-    assert [h for h in layout["headings"]] == [(1, "Replication drift report"), (2, "Pairs")]
+    assert layout["headings"] == [(1, "Replication drift report"), (2, "Pairs")]
     assert layout["tables"][1] == [[shown(p["name"]), "%s -> %s" % (p["source"], p["target"]), "in_sync", ""]
                                    for p in declared]
     for array in ("k2-a", "k2-b"):
@@ -438,8 +438,8 @@ def test_the_markdown_report_shows_each_name_as_text_where_it_belongs(hostile, n
                       "" if p["status"] == "in_sync" else shown(p["summary"])] for p in report["pairs"]]
     assert fields == [[shown(f[k]) for k in ("side", "array", "session", "field", "current", "declared")]
                       for f in drifted["fields"]]
-    assert undeclared == [[shown(u[k]) for k in ("array", "name", "current_role", "state", "rpo", "volume_group",
-                                                  "peer_array", "peer_session")] for u in report["undeclared"]]
+    columns = ("array", "name", "current_role", "state", "rpo", "volume_group", "peer_array", "peer_session")
+    assert undeclared == [[shown(u[k]) for k in columns] for u in report["undeclared"]]
     assert ("sessions", "k2-a", "k2-b", shown(names.p1), shown(names.p1_target)) in layout["lines"]
     assert [line[1] for line in layout["lines"] if line[0] == "action"] == [shown(a["text"]) for a in drifted["actions"]]
     assert "<script" not in markdown and "<b>" not in markdown
