@@ -650,6 +650,7 @@ def summary(run, check_mode=False):
                      and s["payload"]["name"] == pruned["name"]), None)
         verb = pruned["note"] or ("would prune" if check_mode else
                                   "pruned" if step and step["outcome"] == DONE else "prune failed")
-        lines.append(visible("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb)))
+        pruned = dict(pruned, name=visible(pruned["name"]))  # its line shows line breaks as escapes
+        lines.append("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb))
     return {"pairs": pairs, "counts": counts, "lines": lines,
             "failed": [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]}
