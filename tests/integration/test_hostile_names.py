@@ -288,9 +288,8 @@ def test_a_drift_report_of_the_export_shows_no_drift_and_every_name_exactly(host
         (p["name"], p["name"], p.get("target_session", "remote_" + p["name"]), p["volume_group"], p["source"],
          p["target"]) for p in declared]
     layout = read_markdown(markdown)
-    assert layout["headings"] == [(1, "Replication drift report"), (2, "Pairs")]
-    assert layout["tables"][1] == [[shown(p["name"]), "%s -> %s" % (p["source"], p["target"]), "in_sync", ""]
-                                   for p in declared]
+    assert layout["headings"] == [(1, "Replication drift report")] + recovery_points(report) + [(2, "Pairs")]
+    assert_pair_tables(layout, report)
     for array in ("k2-a", "k2-b"):
         assert writes(sim, array) == []
     assert names_on(sim) == names.on_arrays()
@@ -363,6 +362,7 @@ _FORMS = [
     ("generated", re.compile(r"^(?:Generated .*\. )?Arrays: .*\.( Check mode\.)?$")),
     ("summary", re.compile(r"^\*\*(?:Drift found|No drift)\*\*: \d+ pairs, \d+ in sync; \d+ undeclared sessions"
                            r"(?:; \d+ arrays NOT READ)?\.$")),
+    ("health", re.compile(r"^\*\*(?:RPO breached|Every pair judged meets its RPO)\*\*: [^|]*\.$")),
     ("sessions", re.compile(r"^(.*) -> (.*), sessions (.*) \(source\) and (.*) \(target\)(?:, declared absent)?\.$")),
     ("why", re.compile(r"^Why: (.*)$")),
     ("fix", re.compile(r"^Fix: (.*)$")),
@@ -373,9 +373,9 @@ _FORMS = [
 
 
 def read_markdown(text):
-    """The report's layout: {"headings": [(level, literal text)], "tables": [[row cells]] (header and
-    rule left out), "lines": [(form, literal texts)]}. Every line must be one of the report's forms
-    and every value in it escaped: a name that broke out of its place fails here."""
+    """The report's layout: {"headings": [(level, literal text)], "tables": [(header, rows of cells)],
+    "lines": [(form, literal texts)]}. Every line must be one of the report's forms and every value
+    in it escaped: a name that broke out of its place fails here."""
     layout = {"headings": [], "tables": [], "lines": []}
     lines = text.split("\n")
     index = 0
@@ -390,7 +390,7 @@ def read_markdown(text):
                 assert len(row) == len(header), "a row with %d cells under %s: %r" % (len(row), header, lines[index])
                 rows.append(row)
                 index += 1
-            layout["tables"].append(rows)
+            layout["tables"].append((header, rows))
             continue
         for form, pattern in _FORMS:
             match = pattern.match(line)
@@ -407,6 +407,33 @@ def read_markdown(text):
             layout["lines"].append((form,) + tuple(literal(g) for g in match.groups()))
         index += 1
     return layout
+
+
+def tables(layout, *first):
+    """The rows of each table whose header begins with the columns `first`."""
+    return [rows for header, rows in layout["tables"] if tuple(header[:len(first)]) == first]
+
+
+def recovery_points(report):
+    """The heading of the recovery-point section, in a report that judges health."""
+    return [(2, "Recovery points")] if report.get("health") is not None else []
+
+
+def assert_pair_tables(layout, report):
+    """The status counts, and one row per pair (its name, arrays, status and finding, and its health
+    in a report that has it); in a report with health, one row per pair in the health table too."""
+    (statuses,) = tables(layout, "status", "count")
+    assert len(statuses) == 10 and statuses == [[s, str(report["summary"][s])] for s, _count in statuses]
+    ((header, pairs),) = [(h, rows) for h, rows in layout["tables"] if h[:3] == ["pair", "source -> target", "status"]
+                          and h[-1] == "finding"]
+    assert pairs == [[shown(p["name"]), "%s -> %s" % (p["source"], p["target"]), p["status"]]
+                     + ([shown(p.get("health") or "")] if "health" in header else [])
+                     + ["" if p["status"] == "in_sync" else shown(p["summary"])] for p in report["pairs"]]
+    if report.get("health") is not None:
+        (health,) = [rows for h, rows in layout["tables"] if h[:3] == ["pair", "source -> target", "status"]
+                     and h[-1] != "finding"]
+        assert [row[:2] for row in health] == [[shown(h["pair"]), "%s -> %s" % (h["source"], h["target"])]
+                                               for h in report["health"]]
 
 
 def test_the_markdown_report_shows_each_name_as_text_where_it_belongs(hostile, names, tmp_path):
@@ -430,20 +457,21 @@ def test_the_markdown_report_shows_each_name_as_text_where_it_belongs(hostile, n
     assert drifted["fields"] and drifted["actions"]
 
     layout = read_markdown(markdown)
-    assert layout["headings"] == [(1, "Replication drift report"), (2, "Pairs"), (3, shown(names.p1) + ": drifted"),
-                                  (2, "Undeclared sessions")]
-    statuses, pairs, fields, undeclared = layout["tables"]
-    assert len(statuses) == 10 and statuses == [[s, str(report["summary"][s])] for s, _count in statuses]
-    assert pairs == [[shown(p["name"]), "%s -> %s" % (p["source"], p["target"]), p["status"],
-                      "" if p["status"] == "in_sync" else shown(p["summary"])] for p in report["pairs"]]
-    assert fields == [[shown(f[k]) for k in ("side", "array", "session", "field", "current", "declared")]
-                      for f in drifted["fields"]]
-    columns = ("array", "name", "current_role", "state", "rpo", "volume_group", "peer_array", "peer_session")
-    assert undeclared == [[shown(u[k]) for k in columns] for u in report["undeclared"]]
+    assert layout["headings"] == [(1, "Replication drift report")] + recovery_points(report) + [
+        (2, "Pairs"), (3, shown(names.p1) + ": drifted"), (2, "Undeclared sessions")]
+    assert_pair_tables(layout, report)
+    assert tables(layout, "side", "array", "session") == [
+        [[shown(f[k]) for k in ("side", "array", "session", "field", "current", "declared")] for f in drifted["fields"]]]
+    assert tables(layout, "array", "session", "role") == [undeclared_rows(report)]
     assert ("sessions", "k2-a", "k2-b", shown(names.p1), shown(names.p1_target)) in layout["lines"]
     assert [line[1] for line in layout["lines"] if line[0] == "action"] == [shown(a["text"]) for a in drifted["actions"]]
     assert "<script" not in markdown and "<b>" not in markdown
     assert names_on(sim) == names.on_arrays()
+
+
+def undeclared_rows(report):
+    columns = ("array", "name", "current_role", "state", "rpo", "volume_group", "peer_array", "peer_session")
+    return [[shown(u[k]) for k in columns] for u in report["undeclared"]]
 
 
 def test_sessions_no_pair_declares_are_data_in_the_report_and_in_a_prune(hostile, names, tmp_path):
@@ -457,9 +485,7 @@ def test_sessions_no_pair_declares_are_data_in_the_report_and_in_a_prune(hostile
     expected = [("k2-a", s) for s in sorted([names.p1, names.p2, names.p3, "remote_" + names.p4])] + \
         [("k2-b", s) for s in sorted([names.p1_target, names.p2_target, "remote_" + names.p3, names.p4])]
     assert [(u["array"], u["name"]) for u in report["undeclared"]] == expected
-    assert read_markdown(markdown)["tables"][-1] == [
-        [shown(u[k]) for k in ("array", "name", "current_role", "state", "rpo", "volume_group", "peer_array",
-                               "peer_session")] for u in report["undeclared"]]
+    assert tables(read_markdown(markdown), "array", "session", "role") == [undeclared_rows(report)]
     assert [line for line in result.task("kaminario.k2.drift_report : Print the summary")["msg"]
             if line.startswith("undeclared: ")] == [
         "undeclared: %s on %s (%s, %s)" % (shown(u["name"]), u["array"], u["current_role"], u["state"])
