@@ -35,6 +35,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
     TARGET,
     ref_string,
 )
+from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 FAILED_OVER, IN_SYNC, SUSPENDED = "failed_over", "in_sync", "suspended"
 
@@ -222,7 +223,7 @@ FAILOVER_FAILURES = ("refused", "failed")
 
 
 def failover_line(record):
-    """One line of text for a failover record."""
+    """One line of text for a failover record (line breaks in names shown as escapes)."""
     line = "%s: %s on %s %s" % (record["pair"], record["session"], record["array"], record["status"])
     if record.get("state"):
         line += ", state %s" % record["state"]
@@ -230,7 +231,7 @@ def failover_line(record):
         line += ", restoring snapshot %s" % record["restored_snapshot"]
     if record.get("msg"):
         line += ": %s" % record["msg"]
-    return line
+    return visible(line)
 
 
 def failover_summary(records):
@@ -420,7 +421,7 @@ def failback_summary(start, end, stopped_after=None):
             line += ": %s" % r["reason"]
         elif r["phase"] not in FINISHED:
             line += "; next: %s" % r["next"]
-        lines.append(line)
+        lines.append(visible(line))
     return {
         "pairs": rows,
         "lines": lines,

@@ -30,6 +30,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
     split_ref,
 )
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
+from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 # The session fields the export lists on every array (k2_replication_session_info `fields`).
 LISTED_FIELDS = ("name", "current_role", "primary", "state", "rpo", "local_volume_group",
@@ -219,9 +220,10 @@ def topology_export(reads, hosts, shared_defaults=True):
                 skipped.append({"array": array, "name": session.get("name"),
                                 "reason": "a target side whose source session is on no array read here"})
             if _role(session) == TARGET and session.get("state") == "failed_over":
+                pair = session.get("remote_replication_session_name")
                 refused.append({"array": array, "name": session.get("name"),
-                                "reason": "it is failed over: the declared direction and state of its pair cannot be "
-                                          "told now; export after the failback"})
+                                "reason": "it is failed over%s: the declared direction and state of its pair cannot be "
+                                          "told now; export after the failback" % (" (pair %s)" % pair if pair else "")})
     topology = {"defaults": _shared_defaults(pairs) if shared_defaults else {}, "pairs": pairs}
     try:
         model.normalize(topology, list(hosts))
@@ -229,9 +231,9 @@ def topology_export(reads, hosts, shared_defaults=True):
         raise ExportError("the exported declaration does not check: %s" % exc)
     lines = ["%d pairs exported from %d arrays (%d sessions left out, %d arrays not read, %d sessions failed over)" % (
         len(pairs), len(hosts) - len(unread), len(skipped), len(unread), len(refused))]
-    lines.extend("left out: %s on %s: %s" % (s["name"], s["array"], s["reason"]) for s in skipped)
-    problems = ["not read: %s: %s" % (u["array"], u["error"]) for u in unread]
-    problems += ["refused: %s on %s: %s" % (r["name"], r["array"], r["reason"]) for r in refused]
+    lines.extend(visible("left out: %s on %s: %s" % (s["name"], s["array"], s["reason"])) for s in skipped)
+    problems = [visible("not read: %s: %s" % (u["array"], u["error"])) for u in unread]
+    problems += [visible("refused: %s on %s: %s" % (r["name"], r["array"], r["reason"])) for r in refused]
     return {"k2_topology": topology, "skipped": skipped, "unread": unread, "refused": refused,
             "lines": lines + problems, "problems": problems, "complete": not problems}
 

@@ -41,6 +41,7 @@ from ansible_collections.kaminario.k2.plugins.module_utils.session_schema import
 )
 from ansible_collections.kaminario.k2.plugins.module_utils.session_wait import side_of
 from ansible_collections.kaminario.k2.plugins.plugin_utils import pairs as model
+from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 IN_SYNC, DRIFTED, MISSING = "in_sync", "drifted", "missing"
 SOURCE_MISSING, MIRROR_MISSING, MIRROR_DRIFTED = "source_missing", "mirror_missing", "mirror_drifted"
@@ -637,18 +638,19 @@ def summary(run, check_mode=False):
         " (applying the others was allowed)" if run["refused"] and not run["stop"] else "")]
     for p in pairs:
         if p["outcome"] == REFUSED_OUTCOME:
-            lines.append("refused: %s (%s -> %s): %s: %s" % (
-                p["name"], p["source"], p["target"], p["status"], p["summary"]))
+            lines.append(visible("refused: %s (%s -> %s): %s: %s" % (
+                p["name"], p["source"], p["target"], p["status"], p["summary"])))
         elif p["outcome"] == FAILED:
-            lines.append("failed: %s (%s -> %s): %s" % (p["name"], p["source"], p["target"], p["message"]))
+            lines.append(visible("failed: %s (%s -> %s): %s" % (p["name"], p["source"], p["target"], p["message"])))
         elif p["status"] != IN_SYNC:
-            lines.append("%s: %s (%s -> %s): %s" % (
-                "would change" if check_mode else "changed", p["name"], p["source"], p["target"], p["summary"]))
+            lines.append(visible("%s: %s (%s -> %s): %s" % (
+                "would change" if check_mode else "changed", p["name"], p["source"], p["target"], p["summary"])))
     for pruned in run["prune"]:
         step = next((s for s in run["steps"] if s["pair"] is None and s["array"] == pruned["array"]
                      and s["payload"]["name"] == pruned["name"]), None)
         verb = pruned["note"] or ("would prune" if check_mode else
                                   "pruned" if step and step["outcome"] == DONE else "prune failed")
+        pruned = dict(pruned, name=visible(pruned["name"]))  # its line shows line breaks as escapes
         lines.append("prune: %s on %s: %s" % (pruned["name"], pruned["array"], verb))
     failed = [p["name"] for p in pairs if p["outcome"] in (FAILED, REFUSED_OUTCOME)]
     # The lines of those pairs alone, for the message that fails the run (never the changed ones).

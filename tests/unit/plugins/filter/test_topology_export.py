@@ -95,6 +95,10 @@ def test_a_pair_failed_over_makes_the_export_incomplete():
         "it is failed over: the declared direction and state of its pair cannot be told now; export after the "
         "failback")}]
     assert not result["complete"] and result["problems"][0].startswith("refused: remote_ora on dr: ")
+    data["dr"]["info"]["sessions"][0]["remote_replication_session_name"] = "ora\n# x"
+    assert topology_export(data, HOSTS)["problems"] == [
+        "refused: remote_ora on dr: it is failed over (pair ora\\n# x): the declared direction and state of its pair "
+        "cannot be told now; export after the failback"]
 
 
 def test_names_that_read_as_ids_or_refs_get_the_name_prefix_and_creation_options_are_kept():

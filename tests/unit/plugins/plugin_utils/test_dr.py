@@ -220,3 +220,13 @@ def test_the_summary_says_where_each_pair_started_and_ended():
         "x (k2-a -> k2-b): reversed; next: " + dr.NEXT["reversed"]]
     assert summary["unfinished_lines"] == ["x (k2-a -> k2-b): reversed; next: " + dr.NEXT["reversed"]]
     assert summary["pairs"][0]["started"] == "failed_over"
+
+
+def test_the_summary_lines_show_line_breaks_in_names_as_escapes():
+    end = {"pairs": [{"pair": "ora\n# done", "source": "k2-a", "target": "k2-b", "source_session": "ora\n# done",
+                      "target_session": "r\u2028", "phase": "done", "reason": "r", "next": dr.NEXT["done"]}]}
+    summary = dr.failback_summary(None, end)
+    assert summary["lines"] == ["ora\\n# done (k2-a -> k2-b): done"] and summary["pairs"][0]["pair"] == "ora\n# done"
+    record = {"pair": "p\r\n", "source": "k2-a", "array": "k2-b", "session": "s\u2028", "status": "failed_over",
+              "state": "failed_over", "restored_snapshot": None, "msg": ""}
+    assert dr.failover_summary([record])["lines"] == ["p\\r\\n: s\\u2028 on k2-b failed_over, state failed_over"]

@@ -378,6 +378,14 @@ def test_the_summary_lists_the_prune():
     assert planner.summary(plan)["lines"][1] == "prune: p-old on k2-a: pruned"
 
 
+def test_the_summary_lines_show_line_breaks_in_names_as_escapes():
+    name = "p-x\r\n# No drift found\u2028"
+    plan = planner.plan(topology(), reads(a_entries=[entry(name, "pruned", session=src(name))]), ARRAYS, prune=True)
+    summary = planner.summary(plan, check_mode=True)
+    assert summary["lines"][1] == "prune: p-x\\r\\n# No drift found\\u2028 on k2-a: would prune"
+    assert plan["prune"][0]["name"] == name  # the data keeps the name as it is
+
+
 # ---- undeclared, options, inputs -----------------------------------------------------------------
 
 
