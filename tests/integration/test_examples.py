@@ -304,3 +304,10 @@ def test_every_module_has_its_examples_run():
                 sources += handle.read()
     assert modules()
     assert [m for m in modules() if "yaml.safe_load(%s.EXAMPLES)" % m not in sources] == []
+
+
+def test_report_dir_example_names_the_folder_next_to_the_playbook(k2sim, tmp_path):
+    """report_dir in a play whose playbook lies in a folder this user may write: reports/ next to it."""
+    example = filter_example("report_dir")
+    result = run_plays(k2sim, [arrays_play("report_dir", example, hosts="k2-a")], tmp_path)
+    assert result.task(example[0]["name"])["msg"] == str(tmp_path / "run" / "reports")
