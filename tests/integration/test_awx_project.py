@@ -21,6 +21,7 @@ import stat
 import subprocess
 import sys
 
+import pexpect
 import pytest
 import yaml
 from harness import REPO_ROOT
@@ -133,7 +134,7 @@ class Jobs:
         self.sim, self.project, self.collection, self.stubs, self.tmp_path = sim, project, collection, stubs, tmp_path
         self.count = 0
 
-    def run(self, name, inventory=None, check=False, extra_vars=None, user="admin"):
+    def run(self, name, inventory=None, check=False, extra_vars=None, user="admin", vault_password=None):
         self.count += 1
         label = "%02d-%s" % (self.count, name)
         temp = self.tmp_path / ("ee-tmp-" + label)
@@ -142,6 +143,7 @@ class Jobs:
         job = run_job(str(self.project / (name + ".yml")), inventory or synced_inventory(self.project, self.collection),
                       credential_inputs=credential(self.sim, user), check=check, extra_vars=extra_vars,
                       project_dir=str(self.project), workdir=str(self.tmp_path / label), unprivileged=True,
+                      vault_password=vault_password,
                       collections_path=self.collection["path"], python_interpreter=None,
                       envvars={"TMPDIR": str(temp),
                                "PATH": os.pathsep.join([self.stubs, BIN, os.environ["PATH"]])})
@@ -287,3 +289,42 @@ def test_without_the_interpreter_line_the_job_takes_the_wrong_python(k2sim, proj
     # (ansible-core 2.16: "MODULE FAILURE"), the stub's complaint in the module's stderr.
     assert re.search(r"not read: k2-a: (Module result deserialization failed|MODULE FAILURE)", job.stdout), job
     assert [e for e in job.events if "not the Python of the execution environment" in json.dumps(e)]
+
+
+def test_an_array_with_its_own_account_in_an_encrypted_host_variable(k2sim, project, collection, jobs):
+    """The guide's second way: the credential holds the account most arrays share (here the
+    read_only one); k2-b's account is in its host_vars, the password appended by the guide's
+    ansible-vault command (answered as the guide says); the inventory syncs without any vault
+    password, and the job opens the value with its Vault credential."""
+    vault_password = "vault-pass-of-the-test"
+    admin_password = k2sim.users["admin"]["password"]
+    host_vars = project / "inventories" / "k2" / "host_vars"
+    host_vars.mkdir()
+    (host_vars / "k2-b.yml").write_text("k2_username: admin\n", encoding="utf-8")  # the account's name
+    [command] = doc_commands("awx-vault-password")
+    child = pexpect.spawn("bash", ["-c", command], cwd=str(project), encoding="utf-8", timeout=120,
+                          env=dict(os.environ, PATH=BIN + os.pathsep + os.environ["PATH"]))
+    try:
+        for prompt in (r"New vault password \(k2\): ", r"Confirm new vault password \(k2\): "):
+            child.expect(prompt)
+            child.sendline(vault_password)
+        child.send(admin_password)
+        child.sendeof()  # Ctrl-D twice, without Enter
+        child.sendeof()
+        child.expect(pexpect.EOF)
+    finally:
+        child.close()
+    assert child.exitstatus == 0, child.before
+    written = yaml.safe_load((host_vars / "k2-b.yml").read_text(encoding="utf-8").replace("!vault", "!!str"))
+    assert written["k2_username"] == "admin" and written["k2_password"].startswith("$ANSIBLE_VAULT;1.2;AES256;k2")
+    assert admin_password not in (host_vars / "k2-b.yml").read_text(encoding="utf-8")
+
+    inventory = synced_inventory(project, collection)  # no vault password
+    assert inventory["_meta"]["hostvars"]["k2-b"]["k2_password"] == {"__ansible_vault": written["k2_password"]}
+    k2sim.clear_journal()
+    job = jobs.run("drift_report", inventory=inventory, check=True, user="monitor", vault_password=vault_password)
+    assert (job.rc, job.status) == (0, "successful"), job
+    assert job.artifacts["drift_report_summary"]["unread"] == 0
+    assert {e["user"] for e in k2sim.journal("k2-a")} == {"monitor"}
+    assert {e["user"] for e in k2sim.journal("k2-b")} == {"admin"}
+    assert job.leaks(admin_password) == [] and job.leaks(vault_password) == []

@@ -16,7 +16,9 @@ fails for a block with neither, and for an id no test names.
 What may change between the doc and the run, and only by these rules (``substitute``): values the
 docs give as the reader's own. A host ``<array>.example.com`` is the simulator's array ``<array>``
 (its ``host:port``); the CA file ``/etc/pki/k2-ca.pem`` is the simulator's CA; a password written
-``'...'`` or ``...`` after ``K2_PASSWORD=`` is the simulator's admin password.
+``'...'`` or ``...`` after ``K2_PASSWORD=`` is the simulator's password of the ``K2_USERNAME`` set on
+the same line (admin when none is). The environment a command runs in is the reader's: each test
+says what it holds (the venv's tools first on the PATH, ``K2_*`` when the guide assumes them set).
 
 Console blocks: in a block with prompts (``$ ``, the guides), a command starts at a prompt and the
 lines up to the next prompt continue it (no block shows output); in a block without prompts
@@ -26,6 +28,7 @@ comments.
 
 import os
 import re
+import subprocess
 from dataclasses import dataclass
 
 from harness.simulator import REPO_ROOT
@@ -175,5 +178,47 @@ def substitute(text, sim):
 
     text = re.sub(r"\b([a-z0-9-]+)\.example\.com\b", host, text)
     text = text.replace("/etc/pki/k2-ca.pem", sim.ca_path)
-    text = re.sub(r"K2_PASSWORD=(?:'\.\.\.'|\.\.\.)", "K2_PASSWORD=" + sim.users["admin"]["password"], text)
-    return text
+    lines = []
+    for line in text.split("\n"):
+        user = re.search(r"K2_USERNAME=(\w+)", line)
+        account = user.group(1) if user and user.group(1) in sim.users else "admin"
+        lines.append(re.sub(r"K2_PASSWORD=(?:'\.\.\.'|\.\.\.)(?=\s|$)",
+                            "K2_PASSWORD=" + sim.users[account]["password"], line))
+    return "\n".join(lines)
+
+
+@dataclass
+class CommandRun:
+    command: str
+    rc: int
+    output: str  # stdout and stderr, interleaved
+
+    def __str__(self):
+        return "$ %s\n(rc=%s)\n%s" % (self.command, self.rc, self.output)
+
+
+def run_commands(commands_, cwd, env, timeout=900):
+    """Run `commands_` in ONE bash process, in order, as a reader types them into one shell (so
+    ``export`` and ``&`` carry over), stopping after the first that fails. Returns a CommandRun per
+    command that ran; assert on them (``str()`` shows the command and its output)."""
+    script = []
+    for number, command in enumerate(commands_):
+        script.append("printf '\\n@@doc-command %d\\n'" % number)
+        script.append(command)
+        script.append("rc=$?; printf '\\n@@doc-rc %d %%d\\n' \"$rc\"; [ \"$rc\" -eq 0 ] || exit \"$rc\"" % number)
+    proc = subprocess.run(["bash", "-c", "\n".join(script)], cwd=cwd, env=env, stdin=subprocess.DEVNULL,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, timeout=timeout,
+                          check=False)
+    runs = []
+    parts = re.split(r"\n@@doc-command (\d+)\n", proc.stdout)
+    for index in range(1, len(parts), 2):
+        number, body = int(parts[index]), parts[index + 1]
+        found = re.search(r"\n@@doc-rc %d (\d+)\n" % number, body)
+        runs.append(CommandRun(commands_[number], int(found.group(1)) if found else proc.returncode,
+                               body[:found.start()] if found else body))
+    return runs
+
+
+def assert_all_ran(runs, commands_):
+    """Every command ran, each with rc 0."""
+    assert len(runs) == len(commands_) and all(r.rc == 0 for r in runs), "\n\n".join(str(r) for r in runs)
