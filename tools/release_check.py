@@ -85,10 +85,11 @@ def check_playbook(env, cwd):
         first = run(argv + ["-v"], run_env, cwd)
         if first.returncode != 0:
             raise CheckFailed("kaminario.k2.topology: rc=%d\n%s\n%s" % (first.returncode, first.stdout[-4000:], first.stderr[-3000:]))
-        # With -v the role's argument check names the folder it ran from: the installed copy's.
+        # The role's included task files are named by their path: the installed copy's.
         role = os.path.join(env["ANSIBLE_COLLECTIONS_PATH"], "ansible_collections", "kaminario", "k2", "roles",
                             "replication_topology")
-        if "running playbook inside collection kaminario.k2" not in first.stdout or '"path": "%s"' % role not in first.stdout:
+        if "running playbook inside collection kaminario.k2" not in first.stdout or \
+                "included: %s/tasks/" % role not in first.stdout:
             raise CheckFailed("the playbook did not run from %s:\n%s" % (role, first.stdout[:2000]))
         for pair in pairs:
             on_source = {s["name"]: s for s in sim.dump(pair["source"])["objects"]["replication/sessions"]}
