@@ -240,8 +240,8 @@ def _run_unprivileged(kwargs, bin_dir, pdd):
                           env=env, capture_output=True, check=False, timeout=kwargs.get("timeout", 600) + 60,
                           preexec_fn=_without_file_override() if os.geteuid() == 0 else None)
     if proc.returncode != 0 or not os.path.exists(result_path):
-        raise RuntimeError("ansible-runner's process ended with rc=%d:\n%s\n%s" % (proc.returncode, proc.stdout,
-                                                                                  proc.stderr))
+        raise RuntimeError("ansible-runner's process ended with rc=%d:\n%s\n%s"
+                           % (proc.returncode, proc.stdout, proc.stderr))
     with open(result_path, encoding="utf-8") as handle:
         found = json.load(handle)
     return found["rc"], found["status"], found["artifact_dir"]
