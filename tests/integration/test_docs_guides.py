@@ -116,8 +116,9 @@ def test_getting_started(k2sim, tmp_path):
 
     # Connect: the play with module_defaults, the account from K2_* (k2_username left undefined).
     write_block("gs-read-array", work / "read_array.yml", k2sim)
-    runs = run_commands(["ansible-playbook read_array.yml"], str(work), env)
-    assert_all_ran(runs, [1])
+    read_array = ["ansible-playbook read_array.yml"]  # the reader runs the play they saved
+    runs = run_commands(read_array, str(work), env)
+    assert_all_ran(runs, read_array)
     assert '"msg": []' in runs[0].output, runs[0]  # no session yet
 
     # The first session: check mode and diff first (no write), then for real, then again (no change).
@@ -139,8 +140,8 @@ def test_getting_started(k2sim, tmp_path):
     assert_all_ran(runs, [export, apply])
     assert changed(runs[1].output) == 0 and no_writes(k2sim) == []
     # The read play now lists it.
-    runs = run_commands(["ansible-playbook read_array.yml"], str(work), env)
-    assert_all_ran(runs, [1])
+    runs = run_commands(read_array, str(work), env)
+    assert_all_ran(runs, read_array)
     assert '"oracle-prod"' in runs[0].output, runs[0]
 
 
@@ -243,8 +244,9 @@ def test_readme_connection_and_examples(k2sim, tmp_path):
     work.mkdir()
     env = reader_env(k2sim, tmp_path)
     write_block("readme-connection", work / "connection.yml", k2sim)
-    runs = run_commands(["ansible-playbook connection.yml"], str(work), env)
-    assert_all_ran(runs, [1])
+    command = ["ansible-playbook connection.yml"]
+    runs = run_commands(command, str(work), env)
+    assert_all_ran(runs, command)
     assert [e["query"] for e in k2sim.journal("k2-a") if e["path"] == "/api/v2/replication/sessions"][-1]["state"] \
         == "in_sync"
 
@@ -254,8 +256,9 @@ def test_readme_connection_and_examples(k2sim, tmp_path):
     play = [{"name": "README examples", "hosts": "localhost", "gather_facts": False,
              "module_defaults": {"group/kaminario.k2.k2": {"host": k2sim.arrays["k2-a"]["host"]}}, "tasks": tasks}]
     (work / "examples.yml").write_text(yaml.safe_dump(play, sort_keys=False), encoding="utf-8")
-    runs = run_commands(["ansible-playbook examples.yml"], str(work), env)
-    assert_all_ran(runs, [1])
+    command = ["ansible-playbook examples.yml"]
+    runs = run_commands(command, str(work), env)
+    assert_all_ran(runs, command)
     on_a, on_b = sessions_on(k2sim, "k2-a"), sessions_on(k2sim, "k2-b")
     assert on_a["oracle-prod"]["rpo"] == 300 and on_a["sql-prod"]["rpo"] == 900
     assert on_b["remote_oracle-prod"]["state"] == "failed_over"
