@@ -228,6 +228,9 @@ def test_every_playbook_runs_as_a_job_from_the_guides_project(k2sim, project, co
     # As the guide says: commit it as the group variables; after the next sync, no drift.
     (project / "inventories" / "k2" / "group_vars" / "k2_arrays.yml").write_text(exported["document"],
                                                                                  encoding="utf-8")
+    # The sync keeps the !unsafe tags (as AWX stores them), so the jobs take the names as data.
+    synced = synced_inventory(project, collection)["_meta"]["hostvars"]["k2-a"]["k2_topology"]
+    assert sorted(p["name"]["__ansible_unsafe"] for p in synced["pairs"]) == pairs
     job = jobs.run("drift_report", check=True, extra_vars={"fail_on_drift": True}, user="monitor")
     assert (job.rc, job.status) == (0, "successful"), job
     assert job.artifacts["drift_report_summary"]["in_sync"] == 2
