@@ -186,8 +186,9 @@ def failover_plan(selected, readings, restored_snapshot=LATEST):
             item = {"name": name, "current_role": TARGET, "replication_state": FAILED_OVER}
             if not send_none:
                 item["restored_snapshot"] = str(restored_snapshot).strip()
-                record["restored_snapshot"] = session.get("latest_replicated_snapshot_name") or \
-                    ref_string(session.get("latest_replicated_snapshot")) \
+                # By name, as a person reads it; "latest" (what is sent) when its name could not be read,
+                # never a ref.
+                record["restored_snapshot"] = (session.get("latest_replicated_snapshot_name") or LATEST) \
                     if item["restored_snapshot"] == LATEST else item["restored_snapshot"]
             record["status"] = "planned"
             act.setdefault(array, []).append(item)

@@ -9,12 +9,12 @@ options takes the array from the play's module_defaults, as the README shows."""
 
 import json
 import os
-import re
 
 import requests
 import yaml
 from harness import REPO_ROOT, arrays_inventory, eventually, run_playbook as run_with, session_body
 from harness.contents import filters, modules
+from harness.docs import doc_block
 from harness.dr import converge_example, example_topology, pairs_of, sessions_on, snapshot_all
 
 
@@ -56,22 +56,18 @@ def facts(result, task, host):
     return entry["result"].get("ansible_facts", entry["result"])
 
 
-def readme_blocks(role):
-    with open(os.path.join(REPO_ROOT, "roles", role, "README.md"), encoding="utf-8") as handle:
-        return [yaml.safe_load(block) for block in re.findall(r"^```yaml\n(.*?)^```", handle.read(), re.M | re.S)]
+def readme_play(role, block_id):
+    """The example play of the role's README (its block marked doc-test: `block_id`), which uses the role."""
+    block = doc_block(block_id)
+    assert block.path == "roles/%s/README.md" % role, block.where()
+    plays = yaml.safe_load(block.text)
+    assert isinstance(plays, list) and plays and "hosts" in plays[0], block.where()
+    assert "kaminario.k2." + role in json.dumps(plays), role
+    return plays
 
 
-def readme_play(role):
-    """The example play of the role's README: its first YAML block that is a list of plays using the role."""
-    plays = [b for b in readme_blocks(role) if isinstance(b, list) and b and "hosts" in b[0]]
-    assert plays, role
-    assert "kaminario.k2." + role in json.dumps(plays[0]), role
-    return plays[0]
-
-
-def readme_topology(role):
-    [block] = [b for b in readme_blocks(role) if isinstance(b, dict) and "k2_topology" in b]
-    return block["k2_topology"]
+def readme_topology(block_id):
+    return yaml.safe_load(doc_block(block_id).text)["k2_topology"]
 
 
 def changed_count(result):
@@ -84,8 +80,8 @@ def changed_count(result):
 def test_the_role_readme_plays_run(k2sim, tmp_path):
     """replication_topology's play with the README's own k2_topology converges it, a second run changes
     nothing; then drift_report's play (read-only) finds every pair of it in sync."""
-    topology = readme_topology("replication_topology")
-    apply = readme_play("replication_topology")
+    topology = readme_topology("topology-role-declaration")
+    apply = readme_play("replication_topology", "topology-role-play")
     first = run_plays(k2sim, apply, tmp_path, {"k2_topology": topology}, name="apply")
     assert changed_count(first) > 0
     on_a, on_b = sessions_on(k2sim, "k2-a"), sessions_on(k2sim, "k2-b")
@@ -100,7 +96,7 @@ def test_the_role_readme_plays_run(k2sim, tmp_path):
     assert changed_count(again) == 0, [(t["task"], t["host"]) for t in again.tasks if t["status"] == "changed"]
 
     k2sim.clear_journal()
-    report = run_plays(k2sim, readme_play("drift_report"), tmp_path, name="drift",
+    report = run_plays(k2sim, readme_play("drift_report", "drift-report-role-play"), tmp_path, name="drift",
                        extra_vars={"k2_topology": topology, "drift_report_dir": str(tmp_path / "reports")})
     with open(tmp_path / "reports" / "drift_report.json", encoding="utf-8") as handle:
         found = json.load(handle)
@@ -321,3 +317,10 @@ def test_every_module_has_its_examples_run():
                 sources += handle.read()
     assert modules()
     assert [m for m in modules() if "yaml.safe_load(%s.EXAMPLES)" % m not in sources] == []
+
+
+def test_report_dir_example_names_the_folder_next_to_the_playbook(k2sim, tmp_path):
+    """report_dir in a play whose playbook lies in a folder this user may write: reports/ next to it."""
+    example = filter_example("report_dir")
+    result = run_plays(k2sim, [arrays_play("report_dir", example, hosts="k2-a")], tmp_path)
+    assert result.task(example[0]["name"])["msg"] == str(tmp_path / "run" / "reports")

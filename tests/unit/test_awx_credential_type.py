@@ -146,19 +146,18 @@ def test_awx_would_accept_the_injectors():
         strict.from_string(template).render(**namespace)
 
 
-def guide_yaml_blocks():
-    """The YAML code blocks of the AWX guide, by their first line (a comment naming the UI box)."""
-    with open(os.path.join(ROOT, "docs", "docsite", "rst", "guide_awx.rst"), encoding="utf-8") as handle:
+def guide_yaml_block(guide, block_id):
+    """The YAML code block of a guide marked ``.. doc-test: <block_id>`` (the docs' marker: see
+    tests/integration/harness/docs.py), parsed."""
+    with open(os.path.join(ROOT, "docs", "docsite", "rst", guide), encoding="utf-8") as handle:
         text = handle.read()
-    blocks = {}
-    for body in re.findall(r"^\.\. code-block:: yaml\n\n((?:[ ]{2}.*\n|\n)+)", text, re.M):
-        lines = [line[2:] for line in body.splitlines()]
-        blocks[lines[0]] = yaml.safe_load("\n".join(lines))
-    return blocks
+    found = re.findall(r"^\.\. doc-test: %s\n\n\.\. code-block:: yaml\n\n((?:[ ]{2}.*\n|\n)+)" % re.escape(block_id),
+                       text, re.M)
+    assert len(found) == 1, (guide, block_id)
+    return yaml.safe_load("\n".join(line[2:] for line in found[0].splitlines()))
 
 
 def test_the_guide_shows_the_shipped_credential_type():
     _yaml_form, ctype = load()
-    blocks = guide_yaml_blocks()
-    assert blocks["# Input configuration"] == ctype["inputs"]
-    assert blocks["# Injector configuration"] == ctype["injectors"]
+    assert guide_yaml_block("guide_awx.rst", "awx-credential-inputs") == ctype["inputs"]
+    assert guide_yaml_block("guide_awx.rst", "awx-credential-injectors") == ctype["injectors"]

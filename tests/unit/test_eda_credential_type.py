@@ -80,8 +80,9 @@ def test_the_eda_guide_shows_the_shipped_credential_type():
     with open(os.path.join(ROOT, "docs", "docsite", "rst", "guide_eda.rst"), encoding="utf-8") as handle:
         text = handle.read()
     blocks = {}
-    for body in re.findall(r"^\.\. code-block:: yaml\n\n((?:[ ]{2}.*\n|\n)+)", text, re.M):
-        lines = [line[2:] for line in body.splitlines()]
-        blocks[lines[0]] = yaml.safe_load("\n".join(lines))
-    assert blocks["# Input configuration"] == ctype["inputs"]
-    assert blocks["# Injector configuration"] == ctype["injectors"]
+    # The blocks marked ".. doc-test: <id>" (the docs' marker: see tests/integration/harness/docs.py).
+    for block_id, body in re.findall(r"^\.\. doc-test: (\S+)\n\n\.\. code-block:: yaml\n\n((?:[ ]{2}.*\n|\n)+)",
+                                     text, re.M):
+        blocks[block_id] = yaml.safe_load("\n".join(line[2:] for line in body.splitlines()))
+    assert blocks["eda-credential-inputs"] == ctype["inputs"]
+    assert blocks["eda-credential-injectors"] == ctype["injectors"]

@@ -23,14 +23,24 @@ host paths instead of ``/runner/...``. K2_* variables of the calling process are
 run, as an EE would not have them. Secrets are handed to ansible-runner in memory
 (``suppress_env_files``), so ``leaks()`` can search the whole private data dir; ansible-runner itself
 still records the job environment in ``env_record`` (see there).
+
+``unprivileged=True`` runs the job as an EE runs it, as a user who cannot write the image's files:
+ansible-runner runs in a process of its own, and when this process is root, one whose capability
+bounding set lacks CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH and CAP_FOWNER (so neither it nor anything it
+starts may write a file without the write permission, nor change a mode: ``chmod -R a-w`` then makes a
+folder read-only to it, and ``os.access`` says so). ``collections_path`` replaces this checkout with an
+installed copy, and ``python_interpreter=None`` leaves ANSIBLE_PYTHON_INTERPRETER out, so that the
+inventory has to name the interpreter, as the AWX guide says.
 """
 
 import contextlib
+import ctypes
 import glob
 import json
 import os
 import shutil
 import stat
+import subprocess
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -39,7 +49,7 @@ import ansible_runner
 import yaml
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from harness.playbook import collections_path
+from harness.playbook import collections_path as checkout_collections_path
 from harness.simulator import REPO_ROOT
 
 CREDENTIAL_TYPE = os.path.join(REPO_ROOT, "extras", "awx", "credential_type_kaminario_k2.yml")
@@ -201,6 +211,42 @@ def _job_process_environment(bin_dir):
         os.environ.update(saved)
 
 
+# linux/capability.h and linux/prctl.h
+CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER = 1, 2, 3
+PR_CAPBSET_DROP = 24
+RUNNER_CHILD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "runner_child.py")
+
+
+def _without_file_override():
+    """A preexec_fn for a root process: drop the capabilities that let root write any file from the
+    bounding set, so the program exec'd (and all it starts) runs without them."""
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+
+    def drop():
+        for cap in (CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER):
+            if prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0:
+                raise OSError(ctypes.get_errno(), "prctl(PR_CAPBSET_DROP, %d)" % cap)
+
+    return drop
+
+
+def _run_unprivileged(kwargs, bin_dir, pdd):
+    """ansible_runner.run(**kwargs) in a process of its own (without root's file override when this
+    process is root) -> (rc, status, artifact_dir)."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("K2_")}
+    env["PATH"] = bin_dir + os.pathsep + env.get("PATH", "")
+    result_path = os.path.join(pdd, "runner-child.json")
+    proc = subprocess.run([sys.executable, RUNNER_CHILD, result_path], input=json.dumps(kwargs), text=True,
+                          env=env, capture_output=True, check=False, timeout=kwargs.get("timeout", 600) + 60,
+                          preexec_fn=_without_file_override() if os.geteuid() == 0 else None)
+    if proc.returncode != 0 or not os.path.exists(result_path):
+        raise RuntimeError("ansible-runner's process ended with rc=%d:\n%s\n%s"
+                           % (proc.returncode, proc.stdout, proc.stderr))
+    with open(result_path, encoding="utf-8") as handle:
+        found = json.load(handle)
+    return found["rc"], found["status"], found["artifact_dir"]
+
+
 def _read_events(artifact_dir):
     events = []
     for path in glob.glob(os.path.join(artifact_dir, "job_events", "*.json")):
@@ -218,7 +264,8 @@ def _read(path, default=""):
 
 def run_job(playbook, inventory, credential_inputs=None, check=False, extra_vars=None, diff=False,
             limit=None, vault_password=None, project_dir=None, credential_type=None, envvars=None,
-            workdir=None, verbosity=0, timeout=600):
+            workdir=None, verbosity=0, timeout=600, unprivileged=False, collections_path=None,
+            python_interpreter=sys.executable):
     """Run ``playbook`` (a path; relative paths are from the repository root) as an AWX job.
 
     ``inventory``: INI/YAML text, or a dict in ``ansible-inventory --list`` form (see
@@ -229,7 +276,9 @@ def run_job(playbook, inventory, credential_inputs=None, check=False, extra_vars
     without .git, .venv and build).
     ``credential_type``: another type definition (default: extras/awx). ``envvars``: more job
     environment. ``workdir``: the private data dir, which must not hold a project yet (default: a new
-    temporary folder, left in place for inspection). Returns an :class:`AwxJobResult`.
+    temporary folder, left in place for inspection). ``unprivileged``, ``collections_path`` (default:
+    this checkout) and ``python_interpreter`` (None: not set for the job): see the module's docstring.
+    Returns an :class:`AwxJobResult`.
     """
     playbook = os.path.abspath(os.path.join(REPO_ROOT, playbook))
     project_dir = os.path.abspath(project_dir or os.path.dirname(playbook))
@@ -266,37 +315,42 @@ def run_job(playbook, inventory, credential_inputs=None, check=False, extra_vars
 
     bin_dir = os.path.dirname(sys.executable)
     env = {
-        "ANSIBLE_COLLECTIONS_PATH": collections_path(),
-        "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+        "ANSIBLE_COLLECTIONS_PATH": collections_path or checkout_collections_path(),
         "ANSIBLE_LOCAL_TEMP": os.path.join(pdd, "tmp"),
         "ANSIBLE_RETRY_FILES_ENABLED": "False",
         "ANSIBLE_NOCOLOR": "1",
     }
+    if python_interpreter is not None:
+        env["ANSIBLE_PYTHON_INTERPRETER"] = python_interpreter
     env.update(envvars or {})
     env.update(injected)
-    with _job_process_environment(bin_dir):
-        runner = ansible_runner.run(
-            private_data_dir=pdd,
-            ident=IDENT,
-            playbook=os.path.relpath(playbook, project_dir),
-            inventory=inventory_path,
-            cmdline=" ".join(cmdline) or None,
-            envvars=env,
-            passwords=passwords or None,
-            limit=limit,
-            suppress_env_files=True,
-            quiet=True,
-            timeout=timeout,
-        )
-    artifact_dir = runner.config.artifact_dir
+    kwargs = dict(
+        private_data_dir=pdd,
+        ident=IDENT,
+        playbook=os.path.relpath(playbook, project_dir),
+        inventory=inventory_path,
+        cmdline=" ".join(cmdline) or None,
+        envvars=env,
+        passwords=passwords or None,
+        limit=limit,
+        suppress_env_files=True,
+        quiet=True,
+        timeout=timeout,
+    )
+    if unprivileged:
+        rc, status, artifact_dir = _run_unprivileged(kwargs, bin_dir, pdd)
+    else:
+        with _job_process_environment(bin_dir):
+            runner = ansible_runner.run(**kwargs)
+        rc, status, artifact_dir = runner.rc, runner.status, runner.config.artifact_dir
     events = _read_events(artifact_dir)
     stats_events = [e for e in events if e.get("event") == "playbook_on_stats"]
     stats_data = stats_events[-1]["event_data"] if stats_events else {}
     stats = {key: stats_data.get(key) or {}
              for key in ("ok", "changed", "failures", "dark", "skipped", "rescued", "ignored", "processed")}
     return AwxJobResult(
-        rc=runner.rc,
-        status=runner.status,
+        rc=rc,
+        status=status,
         stats=stats,
         artifacts=stats_data.get("artifact_data") or {},
         stdout=_read(os.path.join(artifact_dir, "stdout")),

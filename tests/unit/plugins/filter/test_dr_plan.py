@@ -109,6 +109,10 @@ def test_the_failover_plan_fails_over_what_can_and_says_why_not_for_the_others()
     assert (by_pair["ora"]["status"], by_pair["ora"]["restored_snapshot"]) == ("planned", "ora-snap-5")
     assert by_pair["sql"]["status"] == "skipped" and "idle" in by_pair["sql"]["msg"]
     assert by_pair["rep"]["status"] == "refused" and by_pair["rep"]["msg"] == "k2-a could not be read: cannot connect to k2-a"
+    # A snapshot whose name could not be read: the summary says what was sent, never its ref.
+    del readings["k2-b"]["sessions"][0]["latest_replicated_snapshot_name"]
+    by_pair = dict((r["pair"], r) for r in failover_plan(selected, readings)["pairs"])
+    assert by_pair["ora"]["restored_snapshot"] == "latest"
 
 
 @pytest.mark.parametrize("target, restored, status, words", [
