@@ -17,7 +17,6 @@ from ansible_collections.kaminario.k2.tests.unit.plugins.plugin_utils.test_pair_
     reads,
     resume,
     src,
-    steps_of,
     tgt,
     topology,
 )
