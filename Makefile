@@ -59,11 +59,18 @@ define skip_stage
 @echo "SKIPPED $@: $(1)"; if [ -n "$${K2_STAGE_SKIPPED:-}" ]; then echo "$(1)" > "$$K2_STAGE_SKIPPED"; fi
 endef
 
-# A fresh copy of the checkout (without venv, build output and git data) inside an ansible_collections tree.
+# A fresh copy of the checkout inside an ansible_collections tree: the files git sees (tracked, or new and
+# not ignored), so leftovers of earlier runs (.hypothesis, reports, venvs) never reach sanity or lint.
+# Outside a git checkout (an unpacked archive) everything but venvs and generated output is copied.
 tree: venv
 	rm -rf $(TREE) && mkdir -p $(COLL)
-	tar --exclude='./.venv*' --exclude=./build --exclude=./.git --exclude='__pycache__' \
-	    --exclude=./tests/output -cf - . | tar -xf - -C $(COLL)
+	if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then \
+	    git ls-files -z --cached --others --exclude-standard \
+	        | tar --null --ignore-failed-read -T - -cf - ; \
+	else \
+	    tar --exclude='./.venv*' --exclude=./build --exclude=./.git --exclude='__pycache__' \
+	        --exclude=./.hypothesis --exclude=./tests/output -cf - . ; \
+	fi | tar -xf - -C $(COLL)
 
 sanity: tree
 	bash tools/ansible-test-pip.sh "$(BIN)"

@@ -26,11 +26,12 @@ PLANTED = ("tests/output/junit.xml", "build/demo/01-apply.log", "build/dist/kami
            "playbooks/reports/drift_report.json", "playbooks/reports/drift_report.md",
            "examples/simulator/reports/drift_report.md", ".venv-oldest/pyvenv.cfg", ".venv/pyvenv.cfg",
            ".pytest_cache/README.md", ".ansible/collections/x.txt", "plugins/modules/__pycache__/x.cpython-311.pyc",
-           "changelogs/.plugin-cache.yaml", "changelogs/fragments/after-the-release.yml")
+           "changelogs/.plugin-cache.yaml", "changelogs/fragments/after-the-release.yml",
+           ".hypothesis/examples/x/y")
 FORBIDDEN = ("tests/*", "tools/*", ".ci/*", "changelogs/fragments/*", "build/*", ".venv*", "playbooks/reports*",
              "examples/*/reports*", ".pytest_cache*", ".ansible/*", "*__pycache__*", "*.pyc", "Makefile",
              "conftest.py", "pytest.ini", "requirements-dev.txt", "requirements-oldest.txt", "requirements-mutation.txt", ".gitignore",
-             ".ansible-lint", "extras/ee/*", "changelogs/.plugin-cache.yaml")
+             ".ansible-lint", "extras/ee/*", "changelogs/.plugin-cache.yaml", ".hypothesis*")
 
 
 def run(argv, cwd, **kwargs):
