@@ -184,6 +184,22 @@ def test_topology_guide(k2sim, tmp_path):
     assert read_report(work)["summary"]["drift"] is False
     assert no_writes(k2sim) == []
 
+    # "Is replication meeting its RPO?": glue, the link between the arrays cut and the (frozen)
+    # array clock moved 3 x the largest rpo on, so no pair's recovery point can be younger than that;
+    # every pair (all declared in_sync) breaches its RPO and the play fails, after the report is written.
+    k2sim.cut_link("k2-a", "k2-b")
+    k2sim.manual_clock(True)
+    k2sim.advance(seconds=3 * max(p.get("rpo", topology["defaults"]["rpo"]) for p in topology["pairs"]))
+    (work / "reports" / "drift_report.json").unlink()
+    rpo = doc_commands("topo-rpo")
+    runs = run_commands(rpo, str(work), env)
+    assert len(runs) == 1 and runs[0].rc == 2, runs[0]
+    report = read_report(work)
+    assert report["summary"]["rpo_breach"] == len(topology["pairs"]) and report["summary"]["drift"] is False
+    assert "%d RPO breaches" % len(topology["pairs"]) in runs[0].output
+    assert "pair(s) breach their RPO" in runs[0].output
+    assert no_writes(k2sim) == []
+
 
 # ---- the DR runbook ------------------------------------------------------------------------------
 

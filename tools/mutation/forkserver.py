@@ -91,25 +91,25 @@ def serve(path, timeout):
                 server.close()
                 conn.close()
                 _child(request)
-            code = _wait(pid, conn, time.monotonic() + timeout)
+            code, timed_out = _wait(pid, conn, time.monotonic() + timeout)
             try:
-                _send(conn, {"code": code})
+                _send(conn, {"code": code, "timeout": timed_out})
             except OSError:
                 pass
 
 
 def _wait(pid, conn, deadline):
-    """The child's exit code; kill it at the deadline or when the client went away (cosmic-ray's own
-    timeout kills the client, not this server's child)."""
+    """(the child's exit code, whether it ran out of time); kill it at the deadline or when the client
+    went away (cosmic-ray's own timeout kills the client, not this server's child)."""
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)
         if done:
-            return os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1
+            return (os.waitstatus_to_exitcode(status) if os.WIFEXITED(status) else 1), False
         readable, _w, _x = select.select([conn], [], [], 0.02)
         if readable and not conn.recv(1, socket.MSG_PEEK) or time.monotonic() > deadline:
             os.kill(pid, signal.SIGKILL)
             os.waitpid(pid, 0)
-            return 1
+            return 1, True
 
 
 def run(path, tree, mutated, args):
@@ -118,6 +118,8 @@ def run(path, tree, mutated, args):
         sock.connect(path)
         _send(sock, {"cwd": tree, "args": args, "mutated": os.path.join(tree, mutated), "env": env})
         answer = _receive(sock)
+    if answer is not None and answer.get("timeout"):
+        print("timeout")  # what cosmic-ray records for its own timeout too: run.py tries these again
     return 1 if answer is None else answer["code"]
 
 

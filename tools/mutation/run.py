@@ -154,6 +154,11 @@ def changed_lines(diff):
     return context, " ".join(before), " ".join(after)
 
 
+def timed_out(result):
+    """Whether a kill was a timeout: cosmic-ray's own, or the fork server's deadline (forkserver.py)."""
+    return (result.output or "").strip().endswith("timeout")
+
+
 def cosmic_ray(python, env, cwd, *args):
     proc = subprocess.run([python, "-m"] + list(args), cwd=cwd, env=env, capture_output=True, text=True, check=False)
     if proc.returncode != 0:
@@ -198,11 +203,18 @@ def mutate_file(name, slot, python, env, timeout, workdir):
     from cosmic_ray.work_db import WorkDB, use_db
     from cosmic_ray.work_item import TestOutcome, WorkerOutcome
 
-    # Second pass, for the survivors only: the whole unit suite may still kill them.
+    # Second pass, for the survivors only: the whole unit suite may still kill them. A mutant whose
+    # tests ran out of time is tried again with three times the time: on a machine busy with other
+    # work a slow run is not a kill (a mutant that loops for ever still times out, and counts as one).
     everything = command(["tests/unit"] + ["--ignore=" + t for t in first])  # the first pass ran those
     with use_db(str(session), WorkDB.Mode.open) as db:
         for item, result in list(db.completed_work_items):
-            if result.worker_outcome == WorkerOutcome.NORMAL and result.test_outcome == TestOutcome.SURVIVED:
+            if result.worker_outcome != WorkerOutcome.NORMAL:
+                continue
+            if result.test_outcome == TestOutcome.KILLED and timed_out(result):
+                result = mutate_and_test(item.mutations, command(first or ["tests/unit"]), 3 * timeout)
+                db.set_result(item.job_id, result)
+            if result.test_outcome == TestOutcome.SURVIVED:
                 db.set_result(item.job_id, mutate_and_test(item.mutations, everything, 3 * timeout))
 
     results = []
@@ -215,8 +227,10 @@ def mutate_file(name, slot, python, env, timeout, workdir):
                 raise RuntimeError("%s %s at line %d: worker %s\n%s" % (name, mutation.operator_name,
                                    mutation.start_pos[0], result.worker_outcome, result.output))
             context, before, after = changed_lines(result.diff or [])
-            results.append((mutation.operator_name, mutation.start_pos[0], context, before, after,
-                            "survived" if result.test_outcome == TestOutcome.SURVIVED else "killed"))
+            outcome = "survived" if result.test_outcome == TestOutcome.SURVIVED else "killed"
+            if outcome == "killed" and timed_out(result):
+                outcome = "timeout"
+            results.append((mutation.operator_name, mutation.start_pos[0], context, before, after, outcome))
         pending = db.num_work_items - db.num_results
     if pending:
         raise RuntimeError("%s: %d mutants were not run" % (name, pending))
@@ -304,10 +318,12 @@ def main(argv=None):
 
 def report(names, results, equivalents, elapsed):
     failed, unlisted, used = False, [], set()
-    print("\n%-20s %8s %7s %9s %11s %7s" % ("file", "mutants", "killed", "survived", "equivalent", "score"))
+    print("\n%-20s %8s %7s %9s %9s %11s %7s" % ("file", "mutants", "killed", "(timeout)", "survived", "equivalent",
+                                                 "score"))
     for name in names:
         rows = results[name]
-        killed = sum(1 for r in rows if r[-1] == "killed")
+        killed = sum(1 for r in rows if r[-1] in ("killed", "timeout"))
+        timeouts = sum(1 for r in rows if r[-1] == "timeout")
         survivors = [r for r in rows if r[-1] == "survived"]
         equivalent = 0
         for operator, line, context, before, after, _outcome in survivors:
@@ -320,8 +336,11 @@ def report(names, results, equivalents, elapsed):
         scored = len(rows) - equivalent
         score = 100.0 * killed / scored if scored else 100.0
         failed |= score < GOAL
-        print("%-20s %8d %7d %9d %11d %6.1f%%" % (name, len(rows), killed, len(survivors), equivalent, score))
+        print("%-20s %8d %7d %9d %9d %11d %6.1f%%" % (name, len(rows), killed, timeouts, len(survivors), equivalent,
+                                                       score))
     print("(score = killed / (mutants - equivalent); goal %.0f%% per file; %.0f s)" % (GOAL, elapsed))
+    print("(timeout: killed because its tests still ran out of time when tried again with three times the time;"
+          " many of them mean the machine was too busy for the score to be trusted)")
     if unlisted:
         print("\nSurvivors not in %s (kill each with a test, or add its line with a reason):"
               % EQUIVALENTS.relative_to(ROOT))
