@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from ansible.module_utils.ansible_release import __version__ as ANSIBLE_VERSION
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.kaminario.k2.plugins.module_utils import k2_module
@@ -84,9 +85,13 @@ def test_the_secret_is_nowhere_in_the_module_result(module, args, value):
     text = json.dumps(result)
     assert SECRET not in text, text
     assert value.strip() not in text
-    # The copy of the module arguments shows the host masked (Ansible's placeholder), the rest as given.
-    assert result["invocation"]["module_args"]["host"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
-    assert result["invocation"]["module_args"]["username"] == "admin"
+    # The copy of the module arguments shows the host masked (Ansible's placeholder), the rest as given;
+    # ansible-core 2.21 no longer returns that copy (`invocation`) at all.
+    if tuple(int(n) for n in ANSIBLE_VERSION.split(".")[:2]) < (2, 21):
+        assert result["invocation"]["module_args"]["host"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
+        assert result["invocation"]["module_args"]["username"] == "admin"
+    else:
+        assert "invocation" not in result
     if "option" in result:  # the transport's refusal, not a module check that came first
         assert (result["msg"], result["option"]) == (REFUSAL, "host")
 
