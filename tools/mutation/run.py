@@ -318,8 +318,8 @@ def main(argv=None):
 
 def report(names, results, equivalents, elapsed):
     failed, unlisted, used = False, [], set()
-    print("\n%-20s %8s %7s %9s %9s %11s %7s" % ("file", "mutants", "killed", "(timeout)", "survived", "equivalent",
-                                                 "score"))
+    header = ("file", "mutants", "killed", "(timeout)", "survived", "equivalent", "score")
+    print("\n%-20s %8s %7s %9s %9s %11s %7s" % header)
     for name in names:
         rows = results[name]
         killed = sum(1 for r in rows if r[-1] in ("killed", "timeout"))
@@ -336,8 +336,8 @@ def report(names, results, equivalents, elapsed):
         scored = len(rows) - equivalent
         score = 100.0 * killed / scored if scored else 100.0
         failed |= score < GOAL
-        print("%-20s %8d %7d %9d %9d %11d %6.1f%%" % (name, len(rows), killed, timeouts, len(survivors), equivalent,
-                                                       score))
+        row = (name, len(rows), killed, timeouts, len(survivors), equivalent, score)
+        print("%-20s %8d %7d %9d %9d %11d %6.1f%%" % row)
     print("(score = killed / (mutants - equivalent); goal %.0f%% per file; %.0f s)" % (GOAL, elapsed))
     print("(timeout: killed because its tests still ran out of time when tried again with three times the time;"
           " many of them mean the machine was too busy for the score to be trusted)")
