@@ -17,9 +17,12 @@ the job has its own temporary folder (TMPDIR); the inventory, not the harness, n
 import json
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
+import tempfile
+from pathlib import Path
 
 import pexpect
 import pytest
@@ -130,14 +133,15 @@ def credential(sim, user="admin"):
 class Jobs:
     """Jobs from the project, as AWX runs them in an execution environment."""
 
-    def __init__(self, sim, project, collection, stubs, tmp_path):
+    def __init__(self, sim, project, collection, stubs, tmp_path, temps):
         self.sim, self.project, self.collection, self.stubs, self.tmp_path = sim, project, collection, stubs, tmp_path
+        self.temps = temps
         self.count = 0
 
     def run(self, name, inventory=None, check=False, extra_vars=None, user="admin", vault_password=None):
         self.count += 1
         label = "%02d-%s" % (self.count, name)
-        temp = self.tmp_path / ("ee-tmp-" + label)
+        temp = self.temps / label
         temp.mkdir()
         before = tree_state(self.collection["path"])
         job = run_job(str(self.project / (name + ".yml")), inventory or synced_inventory(self.project, self.collection),
@@ -158,7 +162,14 @@ class Jobs:
 
 @pytest.fixture
 def jobs(k2sim, project, collection, stub_pythons, tmp_path):
-    return Jobs(k2sim, project, collection, stub_pythons, tmp_path)
+    # The jobs' TMPDIR is short, as an EE's /tmp is: ansible-core 2.21 starts a local RPC server on a
+    # Unix socket under TMPDIR, and a socket path over 107 bytes (pytest's tmp_path and the names
+    # multiprocessing adds) makes every job fail with "Local RPC server did not start".
+    temps = Path(tempfile.mkdtemp(prefix="k2-ee-"))
+    try:
+        yield Jobs(k2sim, project, collection, stub_pythons, tmp_path, temps)
+    finally:
+        shutil.rmtree(temps, ignore_errors=True)
 
 
 def task_paths(job):
