@@ -166,11 +166,37 @@ def test_an_absent_pair_records_both_halves_and_waits_only_when_something_is_to_
 
 
 def test_undeclared_sessions_and_prune_candidates_come_in_name_order():
-    sessions = [src("zz", state="idle"), src("aa", state="suspended")]
-    pruned = [entry("p-b", "pruned", session=src("p-b", rpo=60)), entry("p-a", "pruned", session=src("p-a", rpo=900))]
+    # Name order, not the order of anything else in them (here the ids and the entries' first keys
+    # sort the other way).
+    sessions = [src("zz", state="idle", id=1), src("aa", state="suspended", id=2)]
+    pruned = [{"status": "pruned", "session": src(name, id=number), "name": name}
+              for number, name in ((1, "p-b"), (2, "p-a"))]
     plan = planner.plan(topology(), reads(sessions, [], pruned), ARRAYS, prune=True)
     assert [u["name"] for u in plan["undeclared"]] == ["aa", "zz"]
     assert [p["name"] for p in plan["prune"]] == ["p-a", "p-b"]
+
+
+def test_only_the_fields_that_differ_are_drift_and_never_the_name():
+    diff = {"before": {"name": "old", "rpo": 300, "state": "idle"}, "after": {"name": "new", "rpo": 600, "state": "idle"}}
+    found = planner.diff_fields("k2-a", {"name": "n", "diff": diff})
+    assert [(f["field"], f["current"], f["declared"]) for f in found] == [("rpo", 300, 600)]
+
+
+def test_two_prunes_on_one_array_run_together_and_each_shows_its_own_outcome():
+    read = reads(a_entries=[entry("p-1", "pruned", session=src("p-1")), entry("p-2", "pruned", session=src("p-2"))])
+    plan = planner.plan(topology(), read, ARRAYS, prune=True)
+    assert [p["name"] for p in plan["stages"]["converge"]["k2-a"]] == ["p-1", "p-2"]
+    plan = planner.advance(plan, "converge", {"k2-a": {"sessions": [
+        entry("p-1", "failed", msg="HTTP 400"), entry("p-2", "pruned")]}})
+    lines = planner.summary(plan)["lines"]
+    assert "prune: p-1 on k2-a: prune failed" in lines and "prune: p-2 on k2-a: pruned" in lines
+
+
+def test_a_step_whose_session_another_run_converged_meanwhile_is_done():
+    plan = planner.plan(topology(pair("n")), reads(a_entries=[entry("n", "changed", create("n"), session=src("n"))]),
+                        ARRAYS)
+    plan = planner.advance(plan, "converge", {"k2-a": {"sessions": [entry("n", "ok")]}})
+    assert plan["outcomes"]["n"] is None and plan["stages"]["follow"]["k2-b"][0]["name"] == "remote_n"
 
 
 def test_a_prune_candidate_without_its_session_in_the_entry_is_judged_from_the_listing():
