@@ -92,7 +92,10 @@ def module_listing(target):
     transport = K2Transport(target.host, "admin", target.password, validate_certs=True, ca_path=target.ca_path,
                             timeout=TIMEOUT)
     try:
-        return module.list_sessions(K2Api(transport), build_query(), {"limit": None, "resolve_names": False})
+        # Every option at its default, read from the module's own OPTIONS (a new option needs no edit here).
+        params = dict((name, spec.get("default")) for name, spec in module.OPTIONS.items())
+        params.update(limit=None, resolve_names=False)
+        return module.list_sessions(K2Api(transport), build_query(), params)
     finally:
         transport.close()
 
