@@ -4,6 +4,7 @@ every change."""
 
 import logging
 import os
+import socket
 import threading
 
 from k2sim import seed, transitions
@@ -35,6 +36,7 @@ class SimArray:
         self.faults = FaultTable()
         self.down = None  # None (up), "refuse" (listener closed) or "reset" (connections reset)
         self.listener = None
+        self.held_port = None  # the bound, not listening, socket that keeps the port of an array taken down
 
     @property
     def host(self):
@@ -45,14 +47,34 @@ class SimArray:
         return "https://%s/api/v2" % self.host
 
     def listen(self, sim):
+        self.release_port()
         self.listener = Listener((self.bind, self.port), Handler, sim.tls.server_context(), sim, self)
         self.port = self.listener.server_address[1]
         self.listener.start()
 
-    def close(self):
+    def close(self, hold_port=False):
+        """Stop listening. With `hold_port` (an array taken down), the port stays bound but not
+        listening: connections are refused as by a closed port, and no other process on the machine
+        (a test run or a demo beside this one) can take it before the array comes back on it."""
         if self.listener is not None:
             self.listener.stop()
             self.listener = None
+            if hold_port:
+                held = socket.socket(socket.AF_INET6 if ":" in self.bind else socket.AF_INET, socket.SOCK_STREAM)
+                held.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+                try:
+                    held.bind((self.bind, self.port))
+                except OSError:  # taken in the instant between; listen() will say so
+                    held.close()
+                else:
+                    self.held_port = held
+        if not hold_port:
+            self.release_port()
+
+    def release_port(self):
+        if self.held_port is not None:
+            self.held_port.close()
+            self.held_port = None
 
 
 class Simulator:
@@ -163,7 +185,7 @@ class Simulator:
             was = arr.down
             if mode == "refuse" and was != "refuse":
                 arr.down = mode
-                arr.close()
+                arr.close(hold_port=True)
             elif mode != "refuse" and was == "refuse":
                 arr.listen(self)
             arr.down = mode

@@ -1,5 +1,8 @@
 """The control API: info, settings, reset, dump, manual clock, and its errors."""
 
+import errno
+import socket
+
 import pytest
 
 from k2sim.control_client import ControlError
@@ -86,3 +89,22 @@ def test_dump_holds_every_object_and_the_bookkeeping(sim, a, b):
 def test_control_errors(sim, call, status):
     with pytest.raises(ControlError, match=status):
         call(sim)
+
+
+def test_an_array_taken_down_keeps_its_port_from_other_processes_and_comes_back_on_it(sim):
+    # Refused as by a closed port, yet still bound: another run on this machine that asks for a free
+    # port, or binds this one, cannot take it while the array is down (the reset that brings it back
+    # failed with "Address already in use" when a benchmark beside the tests got it).
+    host, port = sim.arrays["k2-a"]["host"].rsplit(":", 1)
+    sim.down("k2-a")
+    with pytest.raises(ConnectionRefusedError):
+        socket.create_connection((host, int(port)), timeout=30).close()
+    other = socket.socket()
+    try:
+        with pytest.raises(OSError) as raised:
+            other.bind((host, int(port)))
+        assert raised.value.errno == errno.EADDRINUSE
+    finally:
+        other.close()
+    sim.up("k2-a")
+    socket.create_connection((host, int(port)), timeout=30).close()
