@@ -142,6 +142,7 @@ def test_a_slowed_link_turns_the_session_late_then_critical(k2sim, tmp_path):
     k2sim.slow_link(10 ** 6)  # the next round (due at start + 60) barely moves
     move_to_age(k2sim, start, 100)
     found = health(k2sim, tmp_path, "late")[1]["s1"]
+    late_generation = found["generation_number"]
     assert found["status"] == "late", found
     assert found["transfer"]["in_progress"] is True and found["transfer"]["round_age"] in (39, 40, 41)
     assert found["reason"].startswith("Late: the recovery point is ") and "over 1.25 x rpo (75 s)" in found["reason"]
@@ -151,8 +152,12 @@ def test_a_slowed_link_turns_the_session_late_then_critical(k2sim, tmp_path):
     assert "over 2 x rpo (120 s)" in found["reason"]
     k2sim.slow_link(1)  # back to normal: the round in flight arrives, then the one due meanwhile
     k2sim.advance()
+    now = int(k2sim.clock()["now"])
     found = health(k2sim, tmp_path, "recovered")[1]["s1"]
-    assert (found["status"], found["age"]) == ("ok", 0), found
+    assert (found["status"], found["now"], found["generation_number"]) == ("ok", now, late_generation + 2), found
+    # The recovery point is the catch-up round's start, shown in whole seconds; that round runs a
+    # fraction of a second, so it ends in the same second or the next one.
+    assert found["age"] == now - found["recovery_point"] and found["age"] in (0, 1), found
 
 
 def test_a_stalled_transfer_is_stalled_and_the_other_session_stays_ok(k2sim, tmp_path):
