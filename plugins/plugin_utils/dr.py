@@ -39,8 +39,7 @@ from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 FAILED_OVER, IN_SYNC, SUSPENDED = "failed_over", "in_sync", "suspended"
 
-# Failback phases, in the order a pair goes through them.
-PHASES = ("failed_over", "reversing", "reversed", "failing_back", "failed_back", "restoring", "settling", "done")
+# Failback phases (the table above gives their order).
 NOT_FAILED_OVER, BLOCKED, DONE, SETTLING = "not_failed_over", "blocked", "done", "settling"
 # A pair in one of these needs nothing more from a failback.
 FINISHED = (DONE, NOT_FAILED_OVER)
@@ -133,7 +132,7 @@ def no_snapshot(value):
     return value is None or (isinstance(value, str) and value.strip().lower() in ("", "none", "null"))
 
 
-def needed_arrays(selected, sides, play_hosts, labels=("pairs", "source")):
+def needed_arrays(selected, sides, play_hosts):
     """Refuse a selection whose arrays on `sides` are not all in the run (--limit or a job slice
     left one out): a run that can do nothing must fail, not end green having done nothing."""
     missing = [a for a in arrays_of(selected, sides) if a not in (play_hosts or [])]
