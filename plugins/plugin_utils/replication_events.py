@@ -150,10 +150,9 @@ def source_options(args):
     options = dict(result.validated_parameters)
     if options["interval"] <= 0:
         raise K2OptionError("interval", "expected a positive number of seconds, got %r" % (options["interval"],))
-    factors = check_thresholds(options["health_tolerance"], options["health_critical_factor"],
-                               options["health_stall_factor"], prefix="health_")
-    for name, value in factors.items():
-        options["health_" + name] = value
+    # The types made them floats already: this checks their ranges and order.
+    check_thresholds(options["health_tolerance"], options["health_critical_factor"], options["health_stall_factor"],
+                     prefix="health_")
     options["event_kinds"] = list(dict.fromkeys(options["event_kinds"]))
     return options
 
@@ -175,10 +174,12 @@ def connect(options):
     return K2Api(transport)
 
 
-Poll = namedtuple("Poll", ["sessions", "healths", "now", "clock"])
-Poll.__doc__ = """One poll's result: the sessions (listed, and those of `known` the listing missed but
-a lookup by id found); their healths in the same order (None when not read); when (epoch seconds)
-and by which clock."""
+class Poll(namedtuple("Poll", ["sessions", "healths", "now", "clock"])):
+    """One poll's result: the sessions (listed, and those of `known` the listing missed but a lookup
+    by id found); their healths in the same order (None when not read); when (epoch seconds) and by
+    which clock."""
+
+    __slots__ = ()
 
 
 def _by_id(items):
@@ -398,8 +399,7 @@ async def run(queue, args, sleep=None, clock=None):
                     logger.info("kaminario.k2.replication_events: %s answers again", options["host"])
                 events = tracker.succeeded(poll)
             for event in events:
-                await queue.put(event)
-                await asyncio.sleep(0)
+                await queue.put(event)  # a full queue (ansible-rulebook's holds one event) is awaited
             await sleep(max(0.0, started + options["interval"] - loop.time()))
     except asyncio.CancelledError:
         logger.info("kaminario.k2.replication_events: stopping (%s)", options["host"])
