@@ -133,8 +133,8 @@ bench: venv
 	$(BIN)/python tests/benchmarks/bench_roles.py --json $(BUILD)/bench/roles.json
 	$(BIN)/python tests/benchmarks/bench_summary.py --folder $(BUILD)/bench
 
-# Mutation testing of plugins/module_utils and plugins/plugin_utils (not part of `make test`): a score per file. About 20 CPU
-# minutes, two jobs at once (31 min measured on 2 cores also running other tests). FILES=x.py limits it.
+# Mutation testing of plugins/module_utils and plugins/plugin_utils (not part of `make test`): a score per file, two jobs at
+# once. Every file takes hours on 2 cores (pair_planner.py alone: 26 min, dr.py 70 min, beside make test); FILES=x.py limits it.
 # cosmic-ray comes from requirements-mutation.txt, installed here on demand.
 mutation: venv
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-mutation.txt

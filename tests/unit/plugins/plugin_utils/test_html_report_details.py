@@ -320,6 +320,14 @@ def test_each_overview_arrow_runs_from_its_source_box_to_its_target_box(build_re
         # Along the centre line, pointing at the target.
         assert (tip_x - x1) * ux + (tip_y - y1) * uy > 20
         assert abs((tip_x - x1) * uy - (tip_y - y1) * ux) < 0.5
+        # The line ends at the middle of the head's base; the head is symmetric about the line.
+        end_x, end_y = float(line.attrs["x2"]), float(line.attrs["y2"])
+        assert 0 < (end_x - x1) * ux + (end_y - y1) * uy < (tip_x - x1) * ux + (tip_y - y1) * uy
+        assert abs((end_x - x1) * uy - (end_y - y1) * ux) < 0.5
+        (left_x, left_y), (right_x, right_y) = (
+            (float(v) for v in point.split(",")) for point in link.one("polygon").attrs["points"].split()[1:])
+        assert abs((left_x + right_x) / 2 - end_x) < 0.2 and abs((left_y + right_y) / 2 - end_y) < 0.2
+        assert math.hypot(left_x - right_x, left_y - right_y) > 10
         offset = (x1 - sx) * px + (y1 - sy) * py
         found.append(round(offset))
         assert abs(((tip_x - sx) * px + (tip_y - sy) * py) - offset) < 0.5
