@@ -174,16 +174,9 @@ def test_a_settling_pair_shows_its_next_step_and_a_blocked_one_its_reason():
 
 def pairs_in(phases):
     """Readings with ora and sql (both k2-a -> k2-b) in the phases given, by their sides' (role, state)."""
-    sides = {"failed_over": (("source", "suspended"), ("target", "failed_over")),
-             "reversing": (("source", "suspended"), ("source", "in_sync")),
-             "reversed": (("target", "in_sync"), ("source", "in_sync")),
-             "failing_back": (("target", "failed_over"), ("source", "in_sync")),
-             "failed_back": (("target", "failed_over"), ("source", "suspended")),
-             "restoring": (("source", "in_sync"), ("source", "suspended")),
-             "done": (("source", "in_sync"), ("target", "in_sync"))}
     readings = {"k2-a": [], "k2-b": []}
     for name, wanted in zip(("ora", "sql"), phases):
-        a, b = sides[wanted]
+        a, b = NEXT_OF[wanted][:2]
         readings["k2-a"].append(s(name, *a, latest_replicated_snapshot={"ref": "/snapshots/%d" % len(name)}))
         readings["k2-b"].append(s("remote_" + name, *b))
     return readings
