@@ -34,7 +34,7 @@ def markdown_text(value):
     stripped = text.strip(" ")
     if stripped != text:
         lead = len(text) - len(text.lstrip(" "))
-        trail = len(text) - len(text.rstrip(" "))
+        trail = len(text) - len(stripped) - lead  # (a name of spaces only: all of them lead)
         text = "&nbsp;" * lead + stripped + "&nbsp;" * trail
     return text
 
