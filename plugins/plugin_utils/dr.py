@@ -39,7 +39,7 @@ from ansible_collections.kaminario.k2.plugins.plugin_utils.markup import visible
 
 FAILED_OVER, IN_SYNC, SUSPENDED = "failed_over", "in_sync", "suspended"
 
-# Failback phases (the table above gives their order).
+# Failback phases: the table above, in order, with settling between restoring and done.
 NOT_FAILED_OVER, BLOCKED, DONE, SETTLING = "not_failed_over", "blocked", "done", "settling"
 # A pair in one of these needs nothing more from a failback.
 FINISHED = (DONE, NOT_FAILED_OVER)
