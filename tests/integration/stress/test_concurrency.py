@@ -19,7 +19,7 @@ import re
 import sys
 import threading
 
-from harness import run_playbook
+from harness import eventually, run_playbook
 from harness.fixtures import simulator_fixtures
 
 SESSIONS = "/api/v2/replication/sessions"
@@ -117,10 +117,13 @@ TOPOLOGY_PLAY = json.dumps([{"name": "Topology", "hosts": "localhost", "gather_f
 
 
 def test_two_topology_runs_at_the_same_time(conc_sim, tmp_path):
-    # Transitions take 1.5 s to land and each request 10 ms: both runs are still at the array
-    # (writing, or polling for their transitions) while the other one starts.
+    # The runs overlap by construction, however slowly either starts: with the manual clock on, no
+    # transition lands, so the first run to write stays at the array (polling for its transitions)
+    # until the other run has sent its first request too; only then does the clock run again
+    # (transitions take 1.5 s, each request 10 ms).
     conc_sim.set_delay(1.5)
     conc_sim.set_latency(10)
+    conc_sim.manual_clock(True)
     results = {}
     barrier = threading.Barrier(2)
 
@@ -131,8 +134,11 @@ def test_two_topology_runs_at_the_same_time(conc_sim, tmp_path):
     threads = [threading.Thread(target=job, args=(user,)) for user in ("admin", "admin2")]
     for thread in threads:
         thread.start()
+    both = eventually(lambda: {e["user"] for e in conc_sim.journal("k2-a")} >= {"admin", "admin2"}, timeout=500)
+    conc_sim.manual_clock(False)
     for thread in threads:
         thread.join()
+    assert both, "the two runs did not both reach the array within 500 s"
     journal = conc_sim.journal("k2-a", clear=True)
     # The two runs overlapped: each one's first request came before the other's last one.
     span = dict((u, (min(e["time"] for e in journal if e["user"] == u), max(e["time"] for e in journal
